@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+// forgetlens: what a fine-tune cost and what it bought.
+// Layers (see ARCHITECTURE.md): CLI -> Spectra -> Checkpoints -> LinearAlgebra -> COpenBLAS;
+// Tokenizers stands alone. An arrow means "may import".
+import PackageDescription
+
+
+let package = Package(
+    name: "forgetlens",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "forgetlens", targets: ["forgetlens"]),
+        .library(name: "ForgetlensKit", targets: ["Spectra", "Checkpoints", "Tokenizers", "Engine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
+        .target(name: "Checkpoints", dependencies: ["LinearAlgebra"]),
+        .target(name: "Spectra", dependencies: ["Checkpoints", "LinearAlgebra"]),
+        .target(name: "Tokenizers"),
+        .target(name: "Engine", dependencies: ["Checkpoints", "LinearAlgebra", "Tokenizers"]),
+        .target(name: "ForgetlensCLI", dependencies: [
+            "Spectra", "Checkpoints", "Tokenizers", "Engine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "forgetlens", dependencies: ["ForgetlensCLI"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+        .testTarget(name: "SpectraTests", dependencies: ["Spectra", "Checkpoints", "LinearAlgebra", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoints", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["ForgetlensCLI", "forgetlens", "TestSupport"]),
+    ]
+)

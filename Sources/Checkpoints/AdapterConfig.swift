@@ -1,0 +1,109 @@
+import Foundation
+
+/// The keys of a PEFT adapter_config.json that change what the adapter does to the weights.
+/// Keys that only matter for training (dropout, init, task type) are ignored on purpose.
+public struct AdapterConfig: Sendable {
+    public var path: String
+    public var rank: Int
+    public var alpha: Double
+    public var useRSLoRA: Bool
+    /// Ordered as written: PEFT takes the first matching key.
+    public var rankPattern: [(pattern: String, value: Int)]
+    public var alphaPattern: [(pattern: String, value: Double)]
+    public var fanInFanOut: Bool
+    public var targetModules: [String]
+    public var loraBias: Bool
+    public var modulesToSave: [String]
+    public var useDoRA: Bool
+    public var baseModelNameOrPath: String?
+
+    public static func load(path: String) throws -> AdapterConfig {
+        let fields = try JSONFields.load(path)
+        let data = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+        return try AdapterConfig(fields: fields, raw: data)
+    }
+
+    init(fields f: JSONFields, raw: Data) throws {
+        path = f.file
+        let peftType = try f.string("peft_type") ?? "LORA"
+        guard peftType == "LORA" else {
+            throw f.error("peft_type", "\"\(peftType)\" is not supported (only LORA adapters, which includes QLoRA and DoRA)")
+        }
+        rank = try f.requireInt("r")
+        alpha = try f.double("lora_alpha") ?? 8
+        useRSLoRA = try f.bool("use_rslora") ?? false
+        fanInFanOut = try f.bool("fan_in_fan_out") ?? false
+        loraBias = try f.bool("lora_bias") ?? false
+        useDoRA = try f.bool("use_dora") ?? false
+        baseModelNameOrPath = try? f.string("base_model_name_or_path")
+        if let list = try? f.strings("target_modules") {
+            targetModules = list
+        } else {
+            targetModules = (try? f.string("target_modules")).flatMap { $0.map { [$0] } } ?? []
+        }
+        modulesToSave = try f.strings("modules_to_save") ?? []
+        if let parameters = f.object["target_parameters"] as? [Any], !parameters.isEmpty {
+            throw f.error("target_parameters", "adapters on raw parameters (MoE experts) are not supported")
+        }
+        // Options that change the model beyond W0 + scaling * B A. Silently ignoring any of
+        // them would analyse or evaluate a different model than the one trained.
+        for key in ["layer_replication", "trainable_token_indices", "alora_invocation_tokens"] where Self.isSet(f.object[key]) {
+            throw f.error(key, "is set, which forgetlens does not support (it changes the model beyond LoRA weight deltas)")
+        }
+        for key in ["use_qalora", "use_bdlora"] where (f.object[key] as? Bool) == true {
+            throw f.error(key, "is true, which forgetlens does not support")
+        }
+        rankPattern = try Self.pattern(f, key: "rank_pattern", raw: raw) { value, field in
+            guard let n = value as? Int, n > 0 else { throw f.error(field, "expected a positive integer rank") }
+            return n
+        }
+        alphaPattern = try Self.pattern(f, key: "alpha_pattern", raw: raw) { value, field in
+            if let d = value as? Double { return d }
+            if let n = value as? Int { return Double(n) }
+            throw f.error(field, "expected a number")
+        }
+    }
+
+    /// Present, not null and not an empty list or object.
+    static func isSet(_ value: Any?) -> Bool {
+        guard let value, !(value is NSNull) else { return false }
+        if let list = value as? [Any] { return !list.isEmpty }
+        if let dict = value as? [String: Any] { return !dict.isEmpty }
+        if let flag = value as? Bool { return flag }
+        return true
+    }
+
+    private static func pattern<T>(_ f: JSONFields, key: String, raw: Data,
+                                   _ convert: (Any, String) throws -> T) throws -> [(pattern: String, value: T)] {
+        guard let nested = try f.nested(key) else { return [] }
+        let order = JSONKeyOrder.keys(ofObjectField: key, in: raw) ?? nested.object.keys.sorted()
+        return try order.compactMap { p in
+            guard let v = nested.object[p] else { return nil }
+            return (p, try convert(v, "\(key).\(p)"))
+        }
+    }
+
+    /// PEFT's `get_pattern_key`: the first pattern p with re.match(rf"(.*\.)?({p})$", module) wins.
+    static func firstMatch(_ patterns: [String], module: String) -> String? {
+        for p in patterns {
+            guard let regex = try? NSRegularExpression(pattern: "^(?:.*\\.)?(?:\(p))$") else { continue }
+            let range = NSRange(module.startIndex..., in: module)
+            if regex.firstMatch(in: module, options: [.anchored], range: range) != nil { return p }
+        }
+        return nil
+    }
+
+    /// Rank and alpha of one module after rank_pattern / alpha_pattern.
+    public func rankAndAlpha(module: String) -> (rank: Int, alpha: Double) {
+        let r = Self.firstMatch(rankPattern.map(\.pattern), module: module)
+            .flatMap { p in rankPattern.first { $0.pattern == p }?.value } ?? rank
+        let a = Self.firstMatch(alphaPattern.map(\.pattern), module: module)
+            .flatMap { p in alphaPattern.first { $0.pattern == p }?.value } ?? alpha
+        return (r, a)
+    }
+
+    /// PEFT's scaling: alpha / r, or alpha / sqrt(r) with rsLoRA.
+    public func scaling(rank r: Int, alpha a: Double) -> Double {
+        useRSLoRA ? a / Double(r).squareRoot() : a / Double(r)
+    }
+}

@@ -1,0 +1,177 @@
+/// The model families forgetlens understands, by config.json `model_type`.
+public enum Architecture: String, Sendable, CaseIterable, Codable {
+    case llama, mistral, qwen2, gpt2
+    case gptNeoX = "gpt_neox"
+
+    /// Llama-like: RMSNorm, SwiGLU, rotary, separate q/k/v projections.
+    public var isLlamaFamily: Bool { self == .llama || self == .mistral || self == .qwen2 }
+}
+
+/// RoPE frequency scaling as the config asks for it (transformers' `rope_type`).
+public struct RopeScaling: Sendable, Equatable, Codable {
+    public var type: String
+    public var factor: Double
+    /// llama3 only.
+    public var lowFrequencyFactor: Double?
+    public var highFrequencyFactor: Double?
+    public var originalMaxPositions: Int?
+}
+
+/// Architecture facts from config.json, normalised across families and transformers versions
+/// (4.x puts rope_theta / rope_scaling / rotary_pct at the top level, 5.x nests them in
+/// rope_parameters). Everything the engine and the spectra need, and nothing else.
+public struct ModelConfig: Sendable, Equatable {
+    public var architecture: Architecture
+    public var vocabSize: Int
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var layerCount: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    public var headDim: Int
+    public var maxPositions: Int
+    public var normEpsilon: Double
+    /// Rotary base; nil for learned positions (GPT-2).
+    public var ropeTheta: Double?
+    /// How many dimensions of each head rotate (GPT-NeoX rotates a fraction).
+    public var rotaryDim: Int
+    public var ropeScaling: RopeScaling?
+    public var tieWordEmbeddings: Bool
+    /// Bias on q/k/v projections (qwen2 always; llama with attention_bias; neox and gpt2 always).
+    public var qkvBias: Bool
+    /// Bias on the attention output projection.
+    public var outputBias: Bool
+    public var mlpBias: Bool
+    public var activation: String
+    public var useParallelResidual: Bool
+    /// Per-layer sliding window (nil: full attention for that layer).
+    public var slidingWindows: [Int?]
+    public var bosTokenId: Int?
+    public var eosTokenIds: [Int]
+    /// GPT-2 attention options.
+    public var scaleAttentionWeights: Bool
+    public var scaleAttentionByInverseLayerIndex: Bool
+
+    /// Reads config.json.
+    public static func load(path: String) throws -> ModelConfig {
+        try ModelConfig(fields: JSONFields.load(path))
+    }
+
+    public init(fields f: JSONFields) throws {
+        guard let modelType = try f.string("model_type") else {
+            throw f.error("model_type", "missing (expected one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard let arch = Architecture(rawValue: modelType) else {
+            throw f.error("model_type", "\"\(modelType)\" is not supported (supported: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        architecture = arch
+        bosTokenId = try? f.int("bos_token_id")
+        eosTokenIds = (try? f.intList("eos_token_id")) ?? []
+        scaleAttentionWeights = true
+        scaleAttentionByInverseLayerIndex = false
+        ropeScaling = nil
+        if arch == .gpt2 {
+            vocabSize = try f.requireInt("vocab_size")
+            hiddenSize = try f.requireInt("n_embd")
+            layerCount = try f.requireInt("n_layer")
+            headCount = try f.requireInt("n_head")
+            kvHeadCount = headCount
+            intermediateSize = try f.int("n_inner") ?? 4 * hiddenSize
+            maxPositions = try f.requireInt("n_positions")
+            normEpsilon = try f.double("layer_norm_epsilon") ?? 1e-5
+            ropeTheta = nil
+            rotaryDim = 0
+            tieWordEmbeddings = try f.bool("tie_word_embeddings") ?? true
+            qkvBias = true; outputBias = true; mlpBias = true
+            activation = try f.string("activation_function") ?? "gelu_new"
+            useParallelResidual = false
+            slidingWindows = Array(repeating: nil, count: layerCount)
+            scaleAttentionWeights = try f.bool("scale_attn_weights") ?? true
+            scaleAttentionByInverseLayerIndex = try f.bool("scale_attn_by_inverse_layer_idx") ?? false
+            guard hiddenSize % headCount == 0 else { throw f.error("n_head", "\(headCount) does not divide n_embd \(hiddenSize)") }
+            headDim = hiddenSize / headCount
+            return
+        }
+        vocabSize = try f.requireInt("vocab_size")
+        hiddenSize = try f.requireInt("hidden_size")
+        intermediateSize = try f.requireInt("intermediate_size")
+        layerCount = try f.requireInt("num_hidden_layers")
+        headCount = try f.requireInt("num_attention_heads")
+        kvHeadCount = try f.int("num_key_value_heads") ?? headCount
+        guard kvHeadCount > 0, headCount % kvHeadCount == 0 else {
+            throw f.error("num_key_value_heads", "\(kvHeadCount) must divide num_attention_heads \(headCount)")
+        }
+        if let explicit = try f.int("head_dim") {
+            headDim = explicit
+        } else {
+            guard hiddenSize % headCount == 0 else {
+                throw f.error("num_attention_heads", "\(headCount) does not divide hidden_size \(hiddenSize)")
+            }
+            headDim = hiddenSize / headCount
+        }
+        maxPositions = try f.requireInt("max_position_embeddings")
+        let rope = try f.nested("rope_parameters")
+        let legacyScaling = try f.nested("rope_scaling")
+        ropeTheta = try rope?.double("rope_theta") ?? f.double("rope_theta") ?? f.double("rotary_emb_base") ?? 10000
+        let partial = try rope?.double("partial_rotary_factor") ?? f.double("partial_rotary_factor") ?? f.double("rotary_pct")
+        if arch == .gptNeoX {
+            rotaryDim = Int(Double(headDim) * (partial ?? 0.25))
+            normEpsilon = try f.double("layer_norm_eps") ?? 1e-5
+            tieWordEmbeddings = try f.bool("tie_word_embeddings") ?? false
+            let bias = try f.bool("attention_bias") ?? true
+            qkvBias = bias; outputBias = bias; mlpBias = true
+            activation = try f.string("hidden_act") ?? "gelu"
+            useParallelResidual = try f.bool("use_parallel_residual") ?? true
+        } else {
+            rotaryDim = Int(Double(headDim) * (partial ?? 1.0))
+            normEpsilon = try f.double("rms_norm_eps") ?? 1e-6
+            tieWordEmbeddings = try f.bool("tie_word_embeddings") ?? false
+            let bias = try f.bool("attention_bias") ?? false
+            qkvBias = arch == .qwen2 ? true : bias
+            outputBias = arch == .qwen2 ? false : bias
+            mlpBias = try f.bool("mlp_bias") ?? false
+            activation = try f.string("hidden_act") ?? "silu"
+            useParallelResidual = false
+        }
+        guard rotaryDim % 2 == 0 else { throw f.error("rotary_pct", "gives an odd rotary dimension \(rotaryDim)") }
+        ropeScaling = try Self.scaling(rope ?? legacyScaling)
+        slidingWindows = try Self.slidingWindows(f, arch: arch, layers: layerCount)
+    }
+
+    private static func scaling(_ r: JSONFields?) throws -> RopeScaling? {
+        guard let r else { return nil }
+        let type = try r.string("rope_type") ?? r.string("type") ?? "default"
+        switch type {
+        case "default":
+            return nil
+        case "linear", "dynamic":
+            guard let factor = try r.double("factor") else { throw r.error("factor", "missing for rope_type \(type)") }
+            return RopeScaling(type: type, factor: factor)
+        case "llama3":
+            guard let factor = try r.double("factor") else { throw r.error("factor", "missing for rope_type llama3") }
+            return RopeScaling(type: type, factor: factor,
+                               lowFrequencyFactor: try r.double("low_freq_factor") ?? 1,
+                               highFrequencyFactor: try r.double("high_freq_factor") ?? 4,
+                               originalMaxPositions: try r.int("original_max_position_embeddings") ?? 8192)
+        default:
+            throw r.error("rope_type", "\"\(type)\" is not supported (supported: default, linear, dynamic, llama3)")
+        }
+    }
+
+    private static func slidingWindows(_ f: JSONFields, arch: Architecture, layers: Int) throws -> [Int?] {
+        let window = try f.int("sliding_window")
+        switch arch {
+        case .mistral:
+            return Array(repeating: window, count: layers)
+        case .qwen2:
+            guard try f.bool("use_sliding_window") == true, let window else { return Array(repeating: nil, count: layers) }
+            if let types = try f.strings("layer_types"), types.count == layers {
+                return types.map { $0 == "sliding_attention" ? window : nil }
+            }
+            let first = try f.int("max_window_layers") ?? layers
+            return (0..<layers).map { $0 >= first ? window : nil }
+        default:
+            return Array(repeating: nil, count: layers)
+        }
+    }
+}

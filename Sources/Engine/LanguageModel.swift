@@ -1,0 +1,74 @@
+import Checkpoints
+import LinearAlgebra
+
+/// A causal language model loaded for inference in float32: a Hugging Face model directory,
+/// optionally with a PEFT LoRA/DoRA adapter applied merged or unmerged.
+///
+/// Immutable after loading: several threads may score with it at once (each call owns its
+/// caches and buffers); OpenBLAS's own threads do the parallel work inside each GEMM.
+public final class LanguageModel: @unchecked Sendable {
+    public let config: ModelConfig
+    /// The longest input the position table allows (lm-eval's max_length).
+    public let maxLength: Int
+    public let adapterMode: AdapterMode?
+    let transformer: Transformer
+
+    /// Loads `directory` (config.json + safetensors) and, if given, the PEFT adapter at `adapter`.
+    /// `threads` sets OpenBLAS's thread count (nil: leave it as it is).
+    public convenience init(directory: String, adapter: String? = nil, mode: AdapterMode = .merged, threads: Int? = nil) throws {
+        let model = try ModelDirectory(path: directory)
+        let lora = try adapter.map { try LoRAAdapter(path: $0, base: model.tensors) }
+        try self.init(model: model, adapter: lora, mode: mode, threads: threads)
+    }
+
+    public init(model: ModelDirectory, adapter: LoRAAdapter? = nil, mode: AdapterMode = .merged, threads: Int? = nil) throws {
+        if let threads { BLAS.setThreads(threads) }
+        config = model.config
+        maxLength = model.config.maxPositions
+        adapterMode = adapter == nil ? nil : mode
+        transformer = try Transformer.load(WeightLoader(store: model.tensors, config: model.config, adapter: adapter, mode: mode))
+    }
+
+    public var vocabSize: Int { config.vocabSize }
+
+    func checkTokens(_ tokens: [Int]) throws {
+        for t in tokens where t < 0 || t >= config.vocabSize {
+            throw EngineError("token id \(t) is outside the model's vocabulary (0..<\(config.vocabSize)): tokenizer and model do not match")
+        }
+    }
+
+    /// Logits of every position of each sequence ([tokens, vocab] row-major per sequence), all
+    /// sequences in one forward pass. Each must fit the position table. For benchmarks and tests.
+    public func logits(_ sequences: [[Int]]) throws -> [[Float]] {
+        let flat = try forwardAll(sequences)
+        return flat
+    }
+
+    /// Runs the sequences through the model and returns their full logits.
+    func forwardAll(_ sequences: [[Int]]) throws -> [[Float]] {
+        for s in sequences {
+            try checkTokens(s)
+            guard s.count <= maxLength else { throw EngineError("sequence of \(s.count) tokens is longer than the model's \(maxLength) positions") }
+        }
+        let caches = sequences.map { transformer.makeCache(capacity: $0.count) }
+        let batch = Batch(zip(caches, sequences).map { ($0, $1.count) })
+        let rows = Array(0..<batch.rows)
+        let logits = transformer.forward(tokens: sequences.flatMap { $0 }, batch: batch, outputRows: rows)
+        var out: [[Float]] = []
+        var offset = 0
+        for s in sequences {
+            out.append(Array(UnsafeBufferPointer(start: logits.pointer + offset * vocabSize, count: s.count * vocabSize)))
+            offset += s.count
+        }
+        return out
+    }
+
+    /// log p(ids[i+1] | ids[...i]) for i in 0..<ids.count-1 (one fewer than ids). Inputs longer than
+    /// the position table are left-truncated to the last `maxLength` tokens first (the ids used are returned).
+    public func tokenLogProbs(_ ids: [Int]) throws -> (ids: [Int], logProbs: [Double]) {
+        let used = Array(ids.suffix(maxLength))
+        guard used.count >= 2 else { return (used, []) }
+        let result = try loglikelihood([LoglikelihoodRequest(context: [used[0]], continuation: Array(used.dropFirst()))])[0]
+        return (used, result.tokenLogProbs)
+    }
+}

@@ -1,0 +1,74 @@
+import Checkpoints
+
+/// Llama, Mistral and Qwen2: RMSNorm, rotary, grouped-query attention (q/k/v bias for Qwen2),
+/// SwiGLU MLP, optional sliding window per layer, optionally tied embeddings.
+/// q|k|v and gate|up are fused into one GEMM each.
+struct Llama: DecoderLayer {
+    let inputNorm: Norm
+    let qkv: Linear
+    let output: Linear
+    let postNorm: Norm
+    let gateUp: Linear
+    let down: Linear
+    let attention: Attention
+    let rotary: Rotary
+    let config: ModelConfig
+    let activation: Activation
+
+    func forward(_ x: UnsafeMutablePointer<Float>, batch: Batch, layer: Int, scratch: Scratch) {
+        let n = batch.rows, dim = config.hiddenSize
+        let h = config.headCount, kvh = config.kvHeadCount, d = config.headDim
+        let ld = qkv.outFeatures
+        inputNorm(x, into: scratch.normed.pointer, rows: n, dim: dim)
+        qkv.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.qkv.pointer, ldy: ld)
+        batch.positions.withUnsafeBufferPointer { pos in
+            rotary.apply(scratch.qkv.pointer, ld: ld, rows: n, heads: h, headDim: d, positions: pos.baseAddress!)
+            rotary.apply(scratch.qkv.pointer + h * d, ld: ld, rows: n, heads: kvh, headDim: d, positions: pos.baseAddress!)
+        }
+        attention(qkv: scratch.qkv.pointer, ld: ld, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: h * d)
+        output.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: x, ldy: dim, accumulate: true)
+        postNorm(x, into: scratch.normed.pointer, rows: n, dim: dim)
+        let width = config.intermediateSize
+        gateUp.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.mlp.pointer, ldy: 2 * width)
+        Kernels.gatedActivation(scratch.mlp.pointer, rows: n, width: width, ld: 2 * width, activation)
+        down.apply(scratch.mlp.pointer, ldx: 2 * width, rows: n, into: x, ldy: dim, accumulate: true)
+    }
+
+    static func load(_ w: WeightLoader) throws -> Transformer {
+        let c = w.config
+        let dim = c.hiddenSize, h = c.headCount, kvh = c.kvHeadCount, d = c.headDim, inter = c.intermediateSize
+        let rotary = try Rotary(config: c)
+        let activation = try Activation(configName: c.activation)
+        var layers: [any DecoderLayer] = []
+        for l in 0..<c.layerCount {
+            let p = "model.layers.\(l)."
+            let attn = p + "self_attn."
+            let q = try w.linear(attn + "q_proj.weight", bias: c.qkvBias ? attn + "q_proj.bias" : nil, inFeatures: dim, outFeatures: h * d)
+            let k = try w.linear(attn + "k_proj.weight", bias: c.qkvBias ? attn + "k_proj.bias" : nil, inFeatures: dim, outFeatures: kvh * d)
+            let v = try w.linear(attn + "v_proj.weight", bias: c.qkvBias ? attn + "v_proj.bias" : nil, inFeatures: dim, outFeatures: kvh * d)
+            let o = try w.linear(attn + "o_proj.weight", bias: c.outputBias ? attn + "o_proj.bias" : nil, inFeatures: h * d, outFeatures: dim)
+            let mlp = p + "mlp."
+            let gate = try w.linear(mlp + "gate_proj.weight", bias: c.mlpBias ? mlp + "gate_proj.bias" : nil, inFeatures: dim, outFeatures: inter)
+            let up = try w.linear(mlp + "up_proj.weight", bias: c.mlpBias ? mlp + "up_proj.bias" : nil, inFeatures: dim, outFeatures: inter)
+            let down = try w.linear(mlp + "down_proj.weight", bias: c.mlpBias ? mlp + "down_proj.bias" : nil, inFeatures: inter, outFeatures: dim)
+            let window = l < c.slidingWindows.count ? c.slidingWindows[l] : nil
+            layers.append(Llama(
+                inputNorm: try .rms(w, p + "input_layernorm.weight", dim: dim, eps: c.normEpsilon),
+                qkv: Linear.fused([q, k, v]), output: o,
+                postNorm: try .rms(w, p + "post_attention_layernorm.weight", dim: dim, eps: c.normEpsilon),
+                gateUp: Linear.fused([gate, up]), down: down,
+                attention: Attention(heads: h, kvHeads: kvh, headDim: d, scale: Float(1 / Double(d).squareRoot()), window: window),
+                rotary: rotary, config: c, activation: activation))
+        }
+        let embedding = try w.embedding("model.embed_tokens.weight", rows: c.vocabSize, dim: dim)
+        let head: FloatBuffer
+        if c.tieWordEmbeddings && !w.contains("lm_head.weight") {
+            head = embedding
+        } else {
+            head = try w.head("lm_head.weight", vocab: c.vocabSize, dim: dim)
+        }
+        return Transformer(config: c, embedding: embedding, positionEmbedding: nil, layers: layers,
+                           finalNorm: try .rms(w, "model.norm.weight", dim: dim, eps: c.normEpsilon),
+                           head: head, mlpWidth: 2 * inter)
+    }
+}

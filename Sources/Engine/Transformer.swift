@@ -1,0 +1,123 @@
+import Checkpoints
+import LinearAlgebra
+
+/// Layer normalisation as an architecture uses it.
+enum Norm: Sendable {
+    case rms(weight: FloatBuffer, eps: Double)
+    case layer(weight: FloatBuffer, bias: FloatBuffer, eps: Double)
+
+    func callAsFunction(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {
+        switch self {
+        case let .rms(w, eps): Kernels.rmsNorm(x, out, rows: rows, dim: dim, weight: w.pointer, eps: eps)
+        case let .layer(w, b, eps): Kernels.layerNorm(x, out, rows: rows, dim: dim, weight: w.pointer, bias: b.pointer, eps: eps)
+        }
+    }
+
+    static func rms(_ loader: WeightLoader, _ name: String, dim: Int, eps: Double) throws -> Norm {
+        .rms(weight: try loader.tensor(name, shape: [dim]), eps: eps)
+    }
+
+    static func layer(_ loader: WeightLoader, _ prefix: String, dim: Int, eps: Double) throws -> Norm {
+        .layer(weight: try loader.tensor(prefix + ".weight", shape: [dim]),
+               bias: try loader.tensor(prefix + ".bias", shape: [dim]), eps: eps)
+    }
+}
+
+/// Activation buffers of one forward call, sized for its rows.
+final class Scratch {
+    let normed: FloatBuffer   // [rows, hidden]
+    let qkv: FloatBuffer      // [rows, (heads + 2 kvHeads) headDim]
+    let attention: FloatBuffer // [rows, heads headDim]
+    let mlp: FloatBuffer      // [rows, mlpWidth]
+    let other: FloatBuffer    // [rows, hidden]
+
+    init(rows: Int, config c: ModelConfig, mlpWidth: Int) {
+        normed = FloatBuffer(count: rows * c.hiddenSize, zeroed: false)
+        qkv = FloatBuffer(count: rows * (c.headCount + 2 * c.kvHeadCount) * c.headDim, zeroed: false)
+        attention = FloatBuffer(count: rows * c.headCount * c.headDim, zeroed: false)
+        mlp = FloatBuffer(count: rows * mlpWidth, zeroed: false)
+        other = FloatBuffer(count: rows * c.hiddenSize, zeroed: false)
+    }
+}
+
+/// One transformer block of an architecture: updates the residual stream x [rows, hidden] in place.
+protocol DecoderLayer: Sendable {
+    func forward(_ x: UnsafeMutablePointer<Float>, batch: Batch, layer: Int, scratch: Scratch)
+}
+
+/// Embeddings -> blocks -> final norm -> LM head; the architecture files build one of these.
+final class Transformer: @unchecked Sendable {
+    let config: ModelConfig
+    let embedding: FloatBuffer          // [vocab, hidden]
+    let positionEmbedding: FloatBuffer? // [maxPositions, hidden] (GPT-2)
+    let layers: [any DecoderLayer]
+    let finalNorm: Norm
+    let head: FloatBuffer               // [vocab, hidden]; the embedding when tied
+    let mlpWidth: Int
+
+    init(config: ModelConfig, embedding: FloatBuffer, positionEmbedding: FloatBuffer?, layers: [any DecoderLayer],
+         finalNorm: Norm, head: FloatBuffer, mlpWidth: Int) {
+        self.config = config
+        self.embedding = embedding
+        self.positionEmbedding = positionEmbedding
+        self.layers = layers
+        self.finalNorm = finalNorm
+        self.head = head
+        self.mlpWidth = mlpWidth
+    }
+
+    var vocabSize: Int { config.vocabSize }
+    var hidden: Int { config.hiddenSize }
+
+    func makeCache(capacity: Int) -> KVCache {
+        KVCache(layers: config.layerCount, kvHeads: config.kvHeadCount, headDim: config.headDim, capacity: capacity)
+    }
+
+    /// Runs `tokens` (the concatenated rows of `batch`) through the model, advancing every
+    /// segment's cache, and returns the logits [outputRows.count, vocab] of the requested rows.
+    func forward(tokens: [Int], batch: Batch, outputRows: [Int]) -> FloatBuffer {
+        precondition(tokens.count == batch.rows)
+        let n = batch.rows, dim = hidden
+        let x = FloatBuffer(count: n * dim, zeroed: false)
+        for (r, t) in tokens.enumerated() {
+            (x.pointer + r * dim).update(from: embedding.pointer + t * dim, count: dim)
+        }
+        if let pe = positionEmbedding {
+            for r in 0..<n {
+                let p = (pe.pointer + Int(batch.positions[r]) * dim)
+                let row = x.pointer + r * dim
+                for i in 0..<dim { row[i] += p[i] }
+            }
+        }
+        if n > 0 {
+            let scratch = Scratch(rows: n, config: config, mlpWidth: mlpWidth)
+            for (l, layer) in layers.enumerated() {
+                layer.forward(x.pointer, batch: batch, layer: l, scratch: scratch)
+            }
+        }
+        for seg in batch.segments { seg.cache.count += seg.rows }
+        let m = outputRows.count
+        let gathered = FloatBuffer(count: m * dim, zeroed: false)
+        for (i, r) in outputRows.enumerated() {
+            (gathered.pointer + i * dim).update(from: x.pointer + r * dim, count: dim)
+        }
+        finalNorm(gathered.pointer, into: gathered.pointer, rows: m, dim: dim)
+        let logits = FloatBuffer(count: m * vocabSize, zeroed: false)
+        if m > 0 {
+            BLAS.sgemm(transA: false, transB: true, m: m, n: vocabSize, k: dim, a: gathered.pointer, lda: dim,
+                       b: head.pointer, ldb: dim, c: logits.pointer, ldc: vocabSize)
+        }
+        return logits
+    }
+
+    static func load(_ loader: WeightLoader) throws -> Transformer {
+        let model: Transformer
+        switch loader.config.architecture {
+        case .llama, .mistral, .qwen2: model = try Llama.load(loader)
+        case .gptNeoX: model = try GPTNeoX.load(loader)
+        case .gpt2: model = try GPT2.load(loader)
+        }
+        try loader.finish()
+        return model
+    }
+}

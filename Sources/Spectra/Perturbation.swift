@@ -1,0 +1,92 @@
+import Checkpoints
+
+/// One weight change to analyse, described without loading anything yet.
+public enum PerturbationKind: String, Sendable, Codable {
+    /// W_ft - W_base of a fully fine-tuned checkpoint.
+    case full
+    /// scaling * B A of a LoRA adapter, analysed through its factors.
+    case lora
+    /// W' - W_base of a DoRA adapter (magnitude rescaling makes it full rank).
+    case dora
+    /// A tensor an adapter replaces whole (modules_to_save).
+    case replacement
+}
+
+public struct Perturbation: Sendable {
+    public let kind: PerturbationKind
+    /// The base checkpoint's tensor name.
+    public let name: String
+    /// Shape as stored in the base checkpoint.
+    public let storedShape: [Int]
+    /// True when the stored tensor is [in, out] (GPT-2 Conv1D, embeddings under LoRA):
+    /// reports use the [out, in] orientation of the linear map.
+    public let storedTransposed: Bool
+    /// For `full` and `replacement`: where the changed tensor lives.
+    public let changed: (store: TensorStore, name: String)?
+    /// For `lora` and `dora`.
+    public let module: LoRAModule?
+    public let adapter: LoRAAdapter?
+
+    /// [out, in].
+    public var shape: [Int] { storedTransposed ? [storedShape[1], storedShape[0]] : storedShape }
+}
+
+/// A base checkpoint paired with what changed it.
+public enum PerturbationSource {
+    case finetuned(base: ModelDirectory, finetuned: ModelDirectory)
+    case adapter(base: ModelDirectory, adapter: LoRAAdapter)
+
+    public var base: ModelDirectory {
+        switch self {
+        case .finetuned(let base, _), .adapter(let base, _): base
+        }
+    }
+
+    /// The perturbations this source defines, in the base checkpoint's tensor order, plus the
+    /// tensors that could not be compared and why.
+    public func perturbations(matching filter: ((String) -> Bool)? = nil) throws
+        -> (perturbations: [Perturbation], onlyInBase: [String], onlyInOther: [String]) {
+        let keep = filter ?? { _ in true }
+        switch self {
+        case .finetuned(let base, let finetuned):
+            guard base.config.architecture == finetuned.config.architecture else {
+                throw CheckpointError(file: finetuned.path, field: "config.json model_type",
+                                      "\(finetuned.config.architecture.rawValue) differs from the base's \(base.config.architecture.rawValue): not a fine-tune of this base")
+            }
+            var result: [Perturbation] = []
+            for name in base.tensors.names where finetuned.tensors.contains(name) {
+                let b = try base.tensors.require(name), f = try finetuned.tensors.require(name)
+                guard b.shape == f.shape else {
+                    throw CheckpointError(file: finetuned.path, field: name,
+                                          "shape \(f.shape) differs from the base's \(b.shape): not a fine-tune of this base")
+                }
+                guard b.rank == 2, b.dtype.isFloatingPoint, f.dtype.isFloatingPoint, keep(name) else { continue }
+                result.append(Perturbation(kind: .full, name: name, storedShape: b.shape,
+                                           storedTransposed: base.config.storesTransposed(name),
+                                           changed: (finetuned.tensors, name), module: nil, adapter: nil))
+            }
+            let onlyBase = base.tensors.names.filter { !finetuned.tensors.contains($0) }
+            let onlyOther = finetuned.tensors.names.filter { !base.tensors.contains($0) }
+            return (result, onlyBase, onlyOther)
+        case .adapter(let base, let adapter):
+            var result: [Perturbation] = []
+            for module in adapter.modules where keep(module.baseTensor) {
+                let info = try base.tensors.require(module.baseTensor)
+                let transposed = module.isEmbedding ? false : module.baseIsTransposed
+                result.append(Perturbation(kind: module.magnitudeTensor == nil ? .lora : .dora,
+                                           name: module.baseTensor, storedShape: info.shape,
+                                           storedTransposed: transposed,
+                                           changed: nil, module: module, adapter: adapter))
+            }
+            for (baseName, adapterName) in adapter.replacements.sorted(by: { $0.key < $1.key }) where keep(baseName) {
+                let info = try base.tensors.require(baseName)
+                guard info.rank == 2 else { continue }
+                result.append(Perturbation(kind: .replacement, name: baseName, storedShape: info.shape,
+                                           storedTransposed: base.config.storesTransposed(baseName),
+                                           changed: (adapter.tensors, adapterName), module: nil, adapter: adapter))
+            }
+            result.sort { $0.name < $1.name }
+            return (result, [], adapter.unmatchedKeys)
+        }
+    }
+}

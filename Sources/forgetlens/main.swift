@@ -1,0 +1,3 @@
+import ForgetlensCLI
+
+Forgetlens.runMain()

@@ -1,0 +1,142 @@
+import Checkpoints
+import Foundation
+import TestSupport
+import XCTest
+
+final class ConfigAndAdapterTests: XCTestCase {
+    var dir: URL!
+    override func setUp() { dir = Fixtures.temporaryDirectory() }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    func testFixtureConfigsDecode() throws {
+        let llama = try ModelDirectory(path: Fixtures.model("llama-tiny")).config
+        XCTAssertEqual(llama.architecture, .llama)
+        XCTAssertEqual(llama.kvHeadCount, 2)
+        XCTAssertEqual(llama.headDim * llama.headCount, llama.hiddenSize)
+        XCTAssertFalse(llama.tieWordEmbeddings)
+        let neox = try ModelDirectory(path: Fixtures.model("neox-tiny")).config
+        XCTAssertEqual(neox.architecture, .gptNeoX)
+        XCTAssertEqual(neox.rotaryDim, neox.headDim / 4)
+        XCTAssertTrue(neox.useParallelResidual)
+        XCTAssertFalse(try ModelDirectory(path: Fixtures.model("neox-tiny-seq")).config.useParallelResidual)
+        let gpt2 = try ModelDirectory(path: Fixtures.model("gpt2-tiny")).config
+        XCTAssertEqual(gpt2.architecture, .gpt2)
+        XCTAssertTrue(gpt2.storesTransposed("transformer.h.0.attn.c_attn.weight"))
+        XCTAssertFalse(gpt2.storesTransposed("transformer.wte.weight"))
+        let qwen = try ModelDirectory(path: Fixtures.model("qwen2-tiny")).config
+        XCTAssertTrue(qwen.qkvBias)
+        XCTAssertFalse(qwen.outputBias)
+        let mistral = try ModelDirectory(path: Fixtures.model("mistral-tiny")).config
+        XCTAssertNotNil(mistral.slidingWindows.first ?? nil)
+    }
+
+    func testLegacyAndNestedRopeKeys() throws {
+        let legacy = #"{"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,"num_attention_heads":2,"max_position_embeddings":32,"rope_theta":500000,"rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192}}"#
+        let url = dir.appendingPathComponent("config.json")
+        try Data(legacy.utf8).write(to: url)
+        let c = try ModelConfig.load(path: url.path)
+        XCTAssertEqual(c.ropeTheta, 500000)
+        XCTAssertEqual(c.ropeScaling?.type, "llama3")
+        XCTAssertEqual(c.ropeScaling?.factor, 8)
+        XCTAssertEqual(c.kvHeadCount, 2)
+    }
+
+    func testConfigErrorsNameTheField() throws {
+        let url = dir.appendingPathComponent("config.json")
+        try Data(#"{"model_type":"bert"}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ModelConfig.load(path: url.path)) { error in
+            let e = error as! CheckpointError
+            XCTAssertEqual(e.field, "model_type")
+            XCTAssertTrue(e.description.contains("bert"))
+        }
+        try Data(#"{"model_type":"llama","vocab_size":"many"}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ModelConfig.load(path: url.path)) { error in
+            XCTAssertEqual((error as! CheckpointError).field, "vocab_size")
+        }
+    }
+
+    func testPEFTPatternRuleFirstKeyWinsInFileOrder() throws {
+        let json = #"{"peft_type":"LORA","r":8,"lora_alpha":16,"rank_pattern":{"layers.1.mlp.down_proj":6,"down_proj":2,"q_proj":3},"alpha_pattern":{"proj":1,"v_proj":5}}"#
+        let url = dir.appendingPathComponent("adapter_config.json")
+        try Data(json.utf8).write(to: url)
+        let c = try AdapterConfig.load(path: url.path)
+        XCTAssertEqual(c.rankPattern.map(\.pattern), ["layers.1.mlp.down_proj", "down_proj", "q_proj"])
+        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.1.mlp.down_proj").rank, 6)
+        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.0.mlp.down_proj").rank, 2)
+        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.0.self_attn.q_proj").rank, 3)
+        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.0.self_attn.k_proj").rank, 8)
+        // "proj" must match a whole dotted component suffix, as re.match(r"(.*\.)?(proj)$") does.
+        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.0.self_attn.v_proj").alpha, 5)
+        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.0.proj").alpha, 1)
+        XCTAssertEqual(c.scaling(rank: 4, alpha: 8), 2)
+    }
+
+    func testAdapterModulesResolveAgainstBase() throws {
+        let base = try ModelDirectory(path: Fixtures.model("llama-tiny"))
+        let adapter = try LoRAAdapter(path: Fixtures.model("lora-llama-r8"), base: base.tensors)
+        XCTAssertEqual(adapter.modules.count, 14)
+        XCTAssertTrue(adapter.unmatchedKeys.isEmpty)
+        let q = adapter.modules.first { $0.baseTensor == "model.layers.0.self_attn.q_proj.weight" }!
+        XCTAssertEqual(q.rank, 8)
+        XCTAssertEqual(q.scaling, 2)
+        XCTAssertFalse(q.baseIsTransposed)
+
+        let gpt2 = try ModelDirectory(path: Fixtures.model("gpt2-tiny"))
+        let fifo = try LoRAAdapter(path: Fixtures.model("lora-gpt2-fifo"), base: gpt2.tensors)
+        XCTAssertTrue(fifo.modules.allSatisfy(\.baseIsTransposed))
+        XCTAssertTrue(fifo.modules.contains { $0.baseTensor == "transformer.h.0.attn.c_attn.weight" })
+    }
+
+    func testAdapterForAnotherModelIsRefused() throws {
+        let gpt2 = try ModelDirectory(path: Fixtures.model("gpt2-tiny"))
+        XCTAssertThrowsError(try LoRAAdapter(path: Fixtures.model("lora-llama-r8"), base: gpt2.tensors)) { error in
+            let e = error as! CheckpointError
+            XCTAssertTrue(e.description.contains("another model"), e.description)
+        }
+    }
+
+    func testMissingAndMalformedAdapterConfig() throws {
+        let base = try ModelDirectory(path: Fixtures.model("llama-tiny"))
+        let adapterDir = dir.appendingPathComponent("adapter")
+        try FileManager.default.createDirectory(at: adapterDir, withIntermediateDirectories: true)
+        let weights = URL(fileURLWithPath: Fixtures.model("lora-llama-r8")).appendingPathComponent("adapter_model.safetensors")
+        try FileManager.default.copyItem(at: weights, to: adapterDir.appendingPathComponent("adapter_model.safetensors"))
+        XCTAssertThrowsError(try LoRAAdapter(path: adapterDir.path, base: base.tensors)) { error in
+            XCTAssertEqual((error as! CheckpointError).field, "adapter_config.json")
+        }
+        let configURL = adapterDir.appendingPathComponent("adapter_config.json")
+        try Data("{\"r\": 8,".utf8).write(to: configURL)
+        XCTAssertThrowsError(try LoRAAdapter(path: adapterDir.path, base: base.tensors)) { error in
+            let e = error as! CheckpointError
+            XCTAssertEqual(e.file, configURL.path)
+            XCTAssertTrue(e.description.contains("not valid JSON"), e.description)
+        }
+        try Data(#"{"peft_type":"LORA","r":4,"lora_alpha":8}"#.utf8).write(to: configURL)
+        XCTAssertThrowsError(try LoRAAdapter(path: adapterDir.path, base: base.tensors)) { error in
+            let e = error as! CheckpointError
+            XCTAssertEqual(e.field, "r")
+            XCTAssertTrue(e.description.contains("rank 4"), e.description)
+        }
+        try Data(#"{"peft_type":"IA3","r":8}"#.utf8).write(to: configURL)
+        XCTAssertThrowsError(try LoRAAdapter(path: adapterDir.path, base: base.tensors)) { error in
+            XCTAssertEqual((error as! CheckpointError).field, "peft_type")
+        }
+    }
+
+    func testKeyParsingHandlesPEFTVariants() {
+        let plain = LoRAAdapter.parseKey("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight")
+        XCTAssertEqual(plain.module, "model.layers.0.self_attn.q_proj")
+        XCTAssertEqual(plain.component, "lora_A")
+        let named = LoRAAdapter.parseKey("base_model.model.model.layers.0.self_attn.q_proj.lora_B.default.weight")
+        XCTAssertEqual(named.component, "lora_B")
+        XCTAssertEqual(named.parameter, "weight")
+        let bias = LoRAAdapter.parseKey("base_model.model.model.layers.0.self_attn.q_proj.lora_B.bias")
+        XCTAssertEqual(bias.parameter, "bias")
+        let saved = LoRAAdapter.parseKey("base_model.model.lm_head.modules_to_save.default.weight")
+        XCTAssertEqual(saved.module, "lm_head")
+        XCTAssertEqual(saved.component, "")
+        let embedding = LoRAAdapter.parseKey("base_model.model.model.embed_tokens.lora_embedding_A")
+        XCTAssertEqual(embedding.component, "lora_embedding_A")
+        XCTAssertEqual(embedding.parameter, "")
+    }
+}
