@@ -10,10 +10,11 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "forgetlens", targets: ["forgetlens"]),
-        .library(name: "ForgetlensKit", targets: ["Spectra", "Checkpoints", "Tokenizers", "Engine"]),
+        .library(name: "ForgetlensKit", targets: ["Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -22,8 +23,11 @@ let package = Package(
         .target(name: "Spectra", dependencies: ["Checkpoints", "LinearAlgebra"]),
         .target(name: "Tokenizers"),
         .target(name: "Engine", dependencies: ["Checkpoints", "LinearAlgebra", "Tokenizers"]),
+        .target(name: "Evaluation", dependencies: [
+            "Engine", "Tokenizers", "Checkpoints", .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "ForgetlensCLI", dependencies: [
-            "Spectra", "Checkpoints", "Tokenizers", "Engine",
+            "Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "forgetlens", dependencies: ["ForgetlensCLI"]),
@@ -33,6 +37,7 @@ let package = Package(
         .testTarget(name: "SpectraTests", dependencies: ["Spectra", "Checkpoints", "LinearAlgebra", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoints", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine", "Tokenizers", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["ForgetlensCLI", "forgetlens", "TestSupport"]),
     ]
 )

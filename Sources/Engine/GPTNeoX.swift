@@ -40,7 +40,7 @@ struct GPTNeoX: DecoderLayer {
     static func load(_ w: WeightLoader) throws -> Transformer {
         let c = w.config
         let dim = c.hiddenSize, h = c.headCount, d = c.headDim, inter = c.intermediateSize
-        let rotary = try Rotary(config: c)
+        let rotary = try Rotary(config: c, positions: w.positionLimit)
         let activation = try Activation(configName: c.activation)
         // new row i of q|k|v <- old row of the per-head [q, k, v] layout
         var perm: [Int] = []

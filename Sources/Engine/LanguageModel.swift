@@ -14,19 +14,25 @@ public final class LanguageModel: @unchecked Sendable {
     let transformer: Transformer
 
     /// Loads `directory` (config.json + safetensors) and, if given, the PEFT adapter at `adapter`.
-    /// `threads` sets OpenBLAS's thread count (nil: leave it as it is).
-    public convenience init(directory: String, adapter: String? = nil, mode: AdapterMode = .merged, threads: Int? = nil) throws {
+    /// `threads` sets OpenBLAS's thread count (nil: leave it as it is). `maxLength` caps the
+    /// context below max_position_embeddings (lm-eval's --max_length); nil: the full table.
+    public convenience init(directory: String, adapter: String? = nil, mode: AdapterMode = .merged,
+                            threads: Int? = nil, maxLength: Int? = nil) throws {
         let model = try ModelDirectory(path: directory)
         let lora = try adapter.map { try LoRAAdapter(path: $0, base: model.tensors) }
-        try self.init(model: model, adapter: lora, mode: mode, threads: threads)
+        try self.init(model: model, adapter: lora, mode: mode, threads: threads, maxLength: maxLength)
     }
 
-    public init(model: ModelDirectory, adapter: LoRAAdapter? = nil, mode: AdapterMode = .merged, threads: Int? = nil) throws {
+    public init(model: ModelDirectory, adapter: LoRAAdapter? = nil, mode: AdapterMode = .merged,
+                threads: Int? = nil, maxLength: Int? = nil) throws {
         if let threads { BLAS.setThreads(threads) }
+        if let maxLength, maxLength < 1 { throw EngineError("maxLength must be at least 1") }
         config = model.config
-        maxLength = model.config.maxPositions
+        self.maxLength = min(maxLength ?? model.config.maxPositions, model.config.maxPositions)
         adapterMode = adapter == nil ? nil : mode
-        transformer = try Transformer.load(WeightLoader(store: model.tensors, config: model.config, adapter: adapter, mode: mode))
+        let loader = WeightLoader(store: model.tensors, config: model.config, adapter: adapter, mode: mode)
+        loader.positionLimit = self.maxLength
+        transformer = try Transformer.load(loader)
     }
 
     public var vocabSize: Int { config.vocabSize }

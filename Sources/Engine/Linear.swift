@@ -45,9 +45,16 @@ final class Linear: @unchecked Sendable {
             Kernels.add(y, ldDst: ldy, tmp.pointer, ldSrc: outFeatures, rows: rows, cols: outFeatures)
             return
         }
-        BLAS.sgemm(transA: false, transB: !storedTransposed, m: rows, n: outFeatures, k: inFeatures,
-                   a: x, lda: ldx, b: weight.pointer, ldb: storedTransposed ? outFeatures : inFeatures,
-                   beta: accumulate ? 1 : 0, c: y, ldc: ldy)
+        if rows == 1 {
+            // y = W x: [out, in] as stored, or ([in, out])^T x for Conv1D weights.
+            BLAS.sgemv(trans: storedTransposed, m: storedTransposed ? inFeatures : outFeatures,
+                       n: storedTransposed ? outFeatures : inFeatures, a: weight.pointer,
+                       lda: storedTransposed ? outFeatures : inFeatures, x: x, beta: accumulate ? 1 : 0, y: y)
+        } else {
+            BLAS.sgemm(transA: false, transB: !storedTransposed, m: rows, n: outFeatures, k: inFeatures,
+                       a: x, lda: ldx, b: weight.pointer, ldb: storedTransposed ? outFeatures : inFeatures,
+                       beta: accumulate ? 1 : 0, c: y, ldc: ldy)
+        }
         if !lora.isEmpty {
             let maxRank = lora.map(\.rank).max() ?? 0
             let tmp = FloatBuffer(count: rows * maxRank, zeroed: false)

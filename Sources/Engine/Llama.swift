@@ -37,7 +37,7 @@ struct Llama: DecoderLayer {
     static func load(_ w: WeightLoader) throws -> Transformer {
         let c = w.config
         let dim = c.hiddenSize, h = c.headCount, kvh = c.kvHeadCount, d = c.headDim, inter = c.intermediateSize
-        let rotary = try Rotary(config: c)
+        let rotary = try Rotary(config: c, positions: w.positionLimit)
         let activation = try Activation(configName: c.activation)
         var layers: [any DecoderLayer] = []
         for l in 0..<c.layerCount {

@@ -13,8 +13,8 @@ struct Rotary: Sendable {
     let cos: [Float]
     let sin: [Float]
 
-    init(config: ModelConfig) throws {
-        let rotaryDim = config.rotaryDim, half = rotaryDim / 2, maxPositions = config.maxPositions
+    init(config: ModelConfig, positions: Int) throws {
+        let rotaryDim = config.rotaryDim, half = rotaryDim / 2, maxPositions = positions
         self.rotaryDim = rotaryDim
         self.half = half
         self.maxPositions = maxPositions

@@ -1,4 +1,5 @@
 import Checkpoints
+import Foundation
 import LinearAlgebra
 
 /// Layer normalisation as an architecture uses it.
@@ -25,18 +26,20 @@ enum Norm: Sendable {
 
 /// Activation buffers of one forward call, sized for its rows.
 final class Scratch {
+    let rows: Int
     let normed: FloatBuffer   // [rows, hidden]
     let qkv: FloatBuffer      // [rows, (heads + 2 kvHeads) headDim]
     let attention: FloatBuffer // [rows, heads headDim]
     let mlp: FloatBuffer      // [rows, mlpWidth]
-    let other: FloatBuffer    // [rows, hidden]
+    let residual: FloatBuffer // [rows, hidden]
 
     init(rows: Int, config c: ModelConfig, mlpWidth: Int) {
+        self.rows = rows
         normed = FloatBuffer(count: rows * c.hiddenSize, zeroed: false)
         qkv = FloatBuffer(count: rows * (c.headCount + 2 * c.kvHeadCount) * c.headDim, zeroed: false)
         attention = FloatBuffer(count: rows * c.headCount * c.headDim, zeroed: false)
         mlp = FloatBuffer(count: rows * mlpWidth, zeroed: false)
-        other = FloatBuffer(count: rows * c.hiddenSize, zeroed: false)
+        residual = FloatBuffer(count: rows * c.hiddenSize, zeroed: false)
     }
 }
 
@@ -66,6 +69,27 @@ final class Transformer: @unchecked Sendable {
         self.mlpWidth = mlpWidth
     }
 
+    /// Activation buffers kept between calls: fresh multi-megabyte buffers cost a page fault per
+    /// 4 KiB on first touch. Concurrent callers each take their own.
+    private var spareScratch: [Scratch] = []
+    private let scratchLock = NSLock()
+
+    private func takeScratch(rows: Int) -> Scratch {
+        scratchLock.lock()
+        defer { scratchLock.unlock() }
+        if let i = spareScratch.firstIndex(where: { $0.rows >= rows }) { return spareScratch.remove(at: i) }
+        return Scratch(rows: rows, config: config, mlpWidth: mlpWidth)
+    }
+
+    private func returnScratch(_ s: Scratch) {
+        scratchLock.lock()
+        defer { scratchLock.unlock() }
+        // keep the largest two: enough for one caller plus one concurrent one
+        spareScratch.append(s)
+        spareScratch.sort { $0.rows > $1.rows }
+        if spareScratch.count > 2 { spareScratch.removeLast(spareScratch.count - 2) }
+    }
+
     var vocabSize: Int { config.vocabSize }
     var hidden: Int { config.hiddenSize }
 
@@ -78,7 +102,9 @@ final class Transformer: @unchecked Sendable {
     func forward(tokens: [Int], batch: Batch, outputRows: [Int]) -> FloatBuffer {
         precondition(tokens.count == batch.rows)
         let n = batch.rows, dim = hidden
-        let x = FloatBuffer(count: n * dim, zeroed: false)
+        let scratch = takeScratch(rows: max(n, 1))
+        defer { returnScratch(scratch) }
+        let x = scratch.residual
         for (r, t) in tokens.enumerated() {
             (x.pointer + r * dim).update(from: embedding.pointer + t * dim, count: dim)
         }
@@ -90,7 +116,6 @@ final class Transformer: @unchecked Sendable {
             }
         }
         if n > 0 {
-            let scratch = Scratch(rows: n, config: config, mlpWidth: mlpWidth)
             for (l, layer) in layers.enumerated() {
                 layer.forward(x.pointer, batch: batch, layer: l, scratch: scratch)
             }

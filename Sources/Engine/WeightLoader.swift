@@ -16,6 +16,8 @@ final class WeightLoader {
     let config: ModelConfig
     let adapter: LoRAAdapter?
     let mode: AdapterMode
+    /// Positions the engine will ever use (rotary tables are built this far).
+    var positionLimit: Int
     private var loraByBase: [String: LoRAModule] = [:]
     private var usedLoRA = Set<String>()
     private var usedReplacements = Set<String>()
@@ -25,6 +27,7 @@ final class WeightLoader {
         self.config = config
         self.adapter = adapter
         self.mode = mode
+        positionLimit = config.maxPositions
         for m in adapter?.modules ?? [] { loraByBase[m.baseTensor] = m }
     }
 

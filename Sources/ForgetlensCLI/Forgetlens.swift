@@ -7,7 +7,7 @@ public struct Forgetlens: ParsableCommand {
         commandName: "forgetlens",
         abstract: "What a fine-tune cost and what it bought: evaluation, forgetting probes and weight spectra.",
         version: "0.1.0",
-        subcommands: [SpectraCommand.self]
+        subcommands: [SpectraCommand.self, TokenizeCommand.self, Logprobs.self]
     )
 
     public init() {}

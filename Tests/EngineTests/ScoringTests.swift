@@ -76,6 +76,19 @@ final class ScoringTests: XCTestCase {
         XCTAssertThrowsError(try model.loglikelihood([LoglikelihoodRequest(context: [1], continuation: [model.vocabSize])]))
     }
 
+    /// A --max_length below the position table truncates the same way, at that length.
+    func testMaxLengthOverride() throws {
+        let full = try LanguageModel(directory: Fixtures.model("llama-tiny"), threads: 1)
+        let short = try LanguageModel(directory: Fixtures.model("llama-tiny"), threads: 1, maxLength: 16)
+        XCTAssertEqual(short.maxLength, 16)
+        let ids = (0..<30).map { 300 + $0 * 7 }
+        let r = try short.loglikelihood([LoglikelihoodRequest(context: Array(ids[..<25]), continuation: Array(ids[25...]))])[0]
+        // inputs = ids[-(17):][:-1] = ids[13..<29]; the same window scored by the full model
+        let window = try full.loglikelihood([LoglikelihoodRequest(context: Array(ids[13..<25]), continuation: Array(ids[25...]))])[0]
+        for (a, b) in zip(r.tokenLogProbs, window.tokenLogProbs) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        XCTAssertThrowsError(try short.logits([ids]))
+    }
+
     /// Greedy generation with the KV cache equals argmax of full forward passes, and stops at stop strings.
     func testGreedyGenerationMatchesFullForward() throws {
         let model = try LanguageModel(directory: Fixtures.model("llama-tiny"), threads: 1)

@@ -18,7 +18,7 @@ strings="$work/hellaswag-strings.txt"
 python3 "$here/bench.py" strings - "$strings" >/dev/null
 
 hf="$(python3 "$here/bench.py" hf "$tok" "$strings")"
-ours="$("$FORGETLENS" tokenize --tokenizer "$tok" --bench "$strings")"
+ours="$("$FORGETLENS" tokenize --tokenizer "$tok" --no-special-tokens --bench "$strings")"
 echo "$hf"
 echo "{\"mode\":\"forgetlens\",$(echo "$ours" | sed 's/^{//')"
 python3 - "$ours" "$hf" <<'PY'
