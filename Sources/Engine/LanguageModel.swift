@@ -8,7 +8,7 @@ import LinearAlgebra
 /// caches and buffers); OpenBLAS's own threads do the parallel work inside each GEMM.
 public final class LanguageModel: @unchecked Sendable {
     public let config: ModelConfig
-    /// The longest input the position table allows (lm-eval's max_length).
+    /// The longest input scored at once (lm-eval's max_length): max_position_embeddings unless capped at init.
     public let maxLength: Int
     public let adapterMode: AdapterMode?
     let transformer: Transformer
@@ -46,24 +46,23 @@ public final class LanguageModel: @unchecked Sendable {
     /// Logits of every position of each sequence ([tokens, vocab] row-major per sequence), all
     /// sequences in one forward pass. Each must fit the position table. For benchmarks and tests.
     public func logits(_ sequences: [[Int]]) throws -> [[Float]] {
-        let flat = try forwardAll(sequences)
-        return flat
-    }
-
-    /// Runs the sequences through the model and returns their full logits.
-    func forwardAll(_ sequences: [[Int]]) throws -> [[Float]] {
         for s in sequences {
             try checkTokens(s)
             guard s.count <= maxLength else { throw EngineError("sequence of \(s.count) tokens is longer than the model's \(maxLength) positions") }
         }
         let caches = sequences.map { transformer.makeCache(capacity: $0.count) }
         let batch = Batch(zip(caches, sequences).map { ($0, $1.count) })
-        let rows = Array(0..<batch.rows)
-        let logits = transformer.forward(tokens: sequences.flatMap { $0 }, batch: batch, outputRows: rows)
+        let hidden = transformer.finalHidden(tokens: sequences.flatMap { $0 }, batch: batch, outputRows: Array(0..<batch.rows))
         var out: [[Float]] = []
         var offset = 0
         for s in sequences {
-            out.append(Array(UnsafeBufferPointer(start: logits.pointer + offset * vocabSize, count: s.count * vocabSize)))
+            // the LM head writes straight into each result array
+            out.append([Float](unsafeUninitializedCapacity: s.count * vocabSize) { buffer, initialized in
+                if let base = buffer.baseAddress {
+                    transformer.lmHead(hidden.pointer + offset * config.hiddenSize, rows: s.count, into: base)
+                }
+                initialized = s.count * vocabSize
+            })
             offset += s.count
         }
         return out

@@ -26,10 +26,14 @@ public struct ScoringOptions: Sendable {
     public var minimumSharedPrefix: Int = 4
     /// Rows per forward pass (bounds memory: activations and KV caches scale with it).
     public var tokensPerForward: Int = 1024
-    public init(sharePrefixes: Bool = true, minimumSharedPrefix: Int = 4, tokensPerForward: Int = 1024) {
+    /// Called after each round of forward passes with (requests done, total) for progress bars.
+    public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+    public init(sharePrefixes: Bool = true, minimumSharedPrefix: Int = 4, tokensPerForward: Int = 1024,
+                progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) {
         self.sharePrefixes = sharePrefixes
         self.minimumSharedPrefix = minimumSharedPrefix
         self.tokensPerForward = tokensPerForward
+        self.progress = progress
     }
 }
 
@@ -58,7 +62,7 @@ extension LanguageModel {
                                            : prepared.indices.map { Group(members: [$0], prefix: 0) }
         var results = [LoglikelihoodResult?](repeating: nil, count: requests.count)
         // Rounds of whole groups, bounded by rows, so prefix caches are freed as we go.
-        var start = 0
+        var start = 0, done = 0
         while start < groups.count {
             var end = start, rowsInRound = 0
             while end < groups.count {
@@ -69,6 +73,8 @@ extension LanguageModel {
                 end += 1
             }
             try runRound(Array(groups[start..<end]), prepared, &results, budget: options.tokensPerForward)
+            done += groups[start..<end].reduce(0) { $0 + $1.members.count }
+            options.progress?(done, requests.count)
             start = end
         }
         return results.map { $0! }

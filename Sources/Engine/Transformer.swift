@@ -100,6 +100,25 @@ final class Transformer: @unchecked Sendable {
     /// Runs `tokens` (the concatenated rows of `batch`) through the model, advancing every
     /// segment's cache, and returns the logits [outputRows.count, vocab] of the requested rows.
     func forward(tokens: [Int], batch: Batch, outputRows: [Int]) -> FloatBuffer {
+        let hidden = finalHidden(tokens: tokens, batch: batch, outputRows: outputRows)
+        let logits = FloatBuffer(count: outputRows.count * vocabSize, zeroed: false)
+        lmHead(hidden.pointer, rows: outputRows.count, into: logits.pointer)
+        return logits
+    }
+
+    /// logits [rows, vocab] = hidden [rows, hidden] head^T.
+    func lmHead(_ hidden: UnsafePointer<Float>, rows: Int, into logits: UnsafeMutablePointer<Float>) {
+        if rows == 0 { return }
+        if rows == 1 { // decoding: a GEMV reads the head once instead of repacking it
+            BLAS.sgemv(trans: false, m: vocabSize, n: self.hidden, a: head.pointer, lda: self.hidden, x: hidden, y: logits)
+            return
+        }
+        BLAS.sgemm(transA: false, transB: true, m: rows, n: vocabSize, k: self.hidden, a: hidden, lda: self.hidden,
+                   b: head.pointer, ldb: self.hidden, c: logits, ldc: vocabSize)
+    }
+
+    /// The final-normed hidden states [outputRows.count, hidden] of the requested rows.
+    func finalHidden(tokens: [Int], batch: Batch, outputRows: [Int]) -> FloatBuffer {
         precondition(tokens.count == batch.rows)
         let n = batch.rows, dim = hidden
         let scratch = takeScratch(rows: max(n, 1))
@@ -127,12 +146,7 @@ final class Transformer: @unchecked Sendable {
             (gathered.pointer + i * dim).update(from: x.pointer + r * dim, count: dim)
         }
         finalNorm(gathered.pointer, into: gathered.pointer, rows: m, dim: dim)
-        let logits = FloatBuffer(count: m * vocabSize, zeroed: false)
-        if m > 0 {
-            BLAS.sgemm(transA: false, transB: true, m: m, n: vocabSize, k: dim, a: gathered.pointer, lda: dim,
-                       b: head.pointer, ldb: dim, c: logits.pointer, ldc: vocabSize)
-        }
-        return logits
+        return gathered
     }
 
     static func load(_ loader: WeightLoader) throws -> Transformer {

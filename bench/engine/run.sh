@@ -25,6 +25,5 @@ t = float(re.search(r"= ([\d.]+) tokens/s", sys.argv[1]).group(1))
 e = float(re.search(r"= ([\d.]+) tokens/s", sys.argv[2]).group(1))
 print(f"ratio engine / torch: {e / t:.2f}x")
 PY
-"$bench" sgemm "$model" $((batch * 128)) | tail -1
-echo "$engine_line" | sed -E 's/.*\(([0-9.]+) GFLOP\/s.*/engine achieved in prefill: \1 GFLOP\/s/'
+"$bench" sgemm "$model" $((batch * 128)) | tail -2
 "$bench" prefix "$model" 16
