@@ -5,7 +5,7 @@ BIN_DEBUG := .build/debug/forgetlens
 BIN_RELEASE := .build/release/forgetlens
 APT_PACKAGES := libopenblas-dev libsqlite3-dev
 
-.PHONY: all deps build release test demo bench bench-spectra bench-tokenizer clean
+.PHONY: all deps build release test demo bench bench-spectra bench-tokenizer bench-engine clean
 
 all: build
 
@@ -42,13 +42,16 @@ demo: release
 	  --json reports/demo/spectra-lora.json --table reports/demo/spectra-lora.txt
 	@echo "Wrote reports/demo/spectra.json, spectra.txt, spectra-lora.json, spectra-lora.txt"
 
-bench: bench-spectra bench-tokenizer
+bench: bench-spectra bench-tokenizer bench-engine
 
 bench-spectra: release
 	bash bench/spectra/run.sh $(BIN_RELEASE)
 
 bench-tokenizer: release
 	FORGETLENS=$(BIN_RELEASE) bash bench/tokenizer/run.sh
+
+bench-engine:
+	bash bench/engine/run.sh
 
 clean:
 	rm -rf .build
