@@ -10,11 +10,12 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "forgetlens", targets: ["forgetlens"]),
-        .library(name: "ForgetlensKit", targets: ["Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation"]),
+        .library(name: "ForgetlensKit", targets: ["Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -26,8 +27,13 @@ let package = Package(
         .target(name: "Evaluation", dependencies: [
             "Engine", "Tokenizers", "Checkpoints", .product(name: "Yams", package: "Yams"),
         ]),
+        .target(name: "Reports", dependencies: []),
+        .target(name: "Experiments", dependencies: [
+            "Evaluation", "Spectra", "Checkpoints", "Reports", .product(name: "Yams", package: "Yams"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .target(name: "ForgetlensCLI", dependencies: [
-            "Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation",
+            "Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "forgetlens", dependencies: ["ForgetlensCLI"]),
@@ -38,6 +44,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoints", "Tokenizers", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Evaluation", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["ForgetlensCLI", "forgetlens", "TestSupport"]),
     ]
 )
