@@ -1,0 +1,200 @@
+import Checkpoints
+import Engine
+import Foundation
+import Tokenizers
+
+/// A generation request in text form (lm-eval's generate_until arguments).
+public struct GenerationRequest: Sendable, Equatable {
+    public var context: String
+    public var until: [String]
+    public var maxTokens: Int
+    public init(context: String, until: [String], maxTokens: Int) {
+        self.context = context
+        self.until = until
+        self.maxTokens = maxTokens
+    }
+}
+
+/// A loglikelihood request tagged with the group it belongs to (the document), so a scheduler can
+/// keep a question's choices together and share their prefix.
+public struct ScoringRequest: Sendable, Equatable {
+    public var context: String
+    public var continuation: String
+    public var group: Int
+    public init(context: String, continuation: String, group: Int) {
+        self.context = context
+        self.continuation = continuation
+        self.group = group
+    }
+}
+
+/// Where scores come from. Text in, numbers out, so a remote OpenAI-compatible completions
+/// server can implement it as well as the in-process engine. `progress(done)` counts requests.
+public protocol EvaluationBackend: AnyObject {
+    /// Shown in results.json's config.model.
+    var name: String { get }
+    func loglikelihood(_ requests: [ScoringRequest], progress: (Int) -> Void) throws -> [LoglikelihoodOutcome]
+    /// Sum of log-probs of each whole text (lm-eval loglikelihood_rolling).
+    func loglikelihoodRolling(_ texts: [String], progress: (Int) -> Void) throws -> [Double]
+    /// Greedy continuations, cut at the first stop sequence.
+    func generate(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [String]
+}
+
+/// The in-process backend: Engine.LanguageModel + Tokenizers.Tokenizer, tokenizing as lm-eval's
+/// HFLM does (api/model.py _encode_pair, models/huggingface.py tok_encode).
+public final class NativeBackend: EvaluationBackend {
+    public let model: LanguageModel
+    public let tokenizer: Tokenizer
+    public let name: String
+    /// lm-eval's prefix_token_id: BOS, else EOS.
+    public let prefixToken: Int
+    let prefixText: String
+    /// Requests per engine call (the engine bounds each forward pass by tokens on its own).
+    public var batchSize: Int
+    public var options = ScoringOptions()
+
+    public init(model: LanguageModel, tokenizer: Tokenizer, name: String, bosToken: Int? = nil, eosToken: Int? = nil, batchSize: Int = 64) throws {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.batchSize = max(1, batchSize)
+        guard let prefix = bosToken ?? tokenizer.bosTokenId ?? eosToken ?? tokenizer.eosTokenId ?? model.config.bosTokenId ?? model.config.eosTokenIds.first else {
+            throw EvaluationError("the tokenizer has neither a BOS nor an EOS token: cannot score empty contexts or rolling windows")
+        }
+        prefixToken = prefix
+        prefixText = tokenizer.decode([prefix])
+    }
+
+    /// Loads DIR's tokenizer.json (+ tokenizer_config.json's bos/eos) and the model (+ adapter).
+    public static func load(model directory: String, adapter: String?, unmerged: Bool, threads: Int? = nil, batchSize: Int = 64) throws -> NativeBackend {
+        let tokURL = URL(fileURLWithPath: directory).appendingPathComponent("tokenizer.json")
+        guard FileManager.default.fileExists(atPath: tokURL.path) else {
+            throw EvaluationError("\(directory): no tokenizer.json in the model directory")
+        }
+        let lm = try LanguageModel(directory: directory, adapter: adapter, mode: unmerged ? .unmerged : .merged, threads: threads)
+        return try load(tokenizer: tokURL, model: lm, name: directory, batchSize: batchSize)
+    }
+
+    /// A backend for an already loaded model; reads tokenizer.json and tokenizer_config.json's bos/eos
+    /// (HF's bos_token_id comes from there, as lm-eval's prefix_token_id does).
+    public static func load(tokenizer tokURL: URL, model lm: LanguageModel, name: String, batchSize: Int = 64) throws -> NativeBackend {
+        let tokenizer = try Tokenizer(contentsOf: tokURL)
+        var bos: Int? = nil, eos: Int? = nil
+        if let data = try? Data(contentsOf: tokURL.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json")),
+           case .object(let cfg)? = try? JSONValue.parse(data) {
+            func id(_ key: String) -> Int? {
+                switch cfg[key] {
+                case .string(let s)?: return tokenizer.tokenToId(s)
+                case .object(let o)?: return o["content"]?.stringValue.flatMap(tokenizer.tokenToId)
+                default: return nil
+                }
+            }
+            bos = id("bos_token"); eos = id("eos_token")
+        }
+        return try NativeBackend(model: lm, tokenizer: tokenizer, name: name, bosToken: bos, eosToken: eos, batchSize: batchSize)
+    }
+
+    /// tok_encode: add_special_tokens unless the text already starts with the prefix token's text.
+    func encode(_ text: String) -> [Int] {
+        tokenizer.encode(text, addSpecialTokens: !(!prefixText.isEmpty && text.hasPrefix(prefixText)))
+    }
+
+    /// lm-eval's request tokenization: trailing spaces of the context move to the continuation;
+    /// whole = enc(context + continuation), context_enc = enc(context), continuation = whole[len(context_enc):].
+    /// An empty context scores the continuation (no special tokens) after the prefix token.
+    public func encodePair(context: String, continuation: String) -> (context: [Int], continuation: [Int]) {
+        if context.isEmpty {
+            let cont = tokenizer.encode(continuation, addSpecialTokens: false)
+            if let first = cont.first, first == prefixToken { return ([first], Array(cont.dropFirst())) }
+            return ([prefixToken], cont)
+        }
+        var ctx = Array(context.unicodeScalars), cont = continuation
+        var spaces = 0
+        while spaces < ctx.count, PythonString.isSpace(ctx[ctx.count - 1 - spaces]) { spaces += 1 }
+        // Python: len(context) - len(context.rstrip()) counts all trailing whitespace
+        if spaces > 0 {
+            cont = String(String.UnicodeScalarView(ctx.suffix(spaces))) + cont
+            ctx.removeLast(spaces)
+        }
+        let c = String(String.UnicodeScalarView(ctx))
+        let whole = encode(c + cont)
+        let contextEnc = encode(c)
+        return (contextEnc, Array(whole.dropFirst(min(contextEnc.count, whole.count))))
+    }
+
+    public func loglikelihood(_ requests: [ScoringRequest], progress: (Int) -> Void) throws -> [LoglikelihoodOutcome] {
+        let encoded = requests.map { encodePair(context: $0.context, continuation: $0.continuation) }
+        for (i, e) in encoded.enumerated() where e.continuation.isEmpty {
+            throw EvaluationError("request \(i) (\(TemplateError.show(requests[i].continuation))): the continuation is empty after tokenization")
+        }
+        for (i, e) in encoded.enumerated() where e.continuation.count > model.maxLength {
+            throw EvaluationError("a continuation of \(e.continuation.count) tokens is longer than the model's \(model.maxLength) positions (request \(TemplateError.show(requests[i].continuation))); lm-eval refuses it too")
+        }
+        let batches = Scheduler.batches(groups: requests.map(\.group), lengths: encoded.map { $0.context.count + $0.continuation.count }, batchSize: batchSize)
+        var out = [LoglikelihoodOutcome?](repeating: nil, count: requests.count)
+        var done = 0
+        for batch in batches {
+            let results = try model.loglikelihood(batch.map { LoglikelihoodRequest(context: encoded[$0].context, continuation: encoded[$0].continuation) }, options: options)
+            for (i, r) in zip(batch, results) {
+                out[i] = LoglikelihoodOutcome(logLikelihood: r.logLikelihood, isGreedy: r.isGreedy, tokenCount: encoded[i].continuation.count)
+            }
+            done += batch.count
+            progress(done)
+        }
+        return out.map { $0! }
+    }
+
+    public func loglikelihoodRolling(_ texts: [String], progress: (Int) -> Void) throws -> [Double] {
+        var out: [Double] = []
+        for (i, text) in texts.enumerated() {
+            let tokens = encode(text)  // lm-eval encodes with the tokenizer's special tokens here too
+            let r = try model.loglikelihoodRolling(tokens, prefixToken: prefixToken, options: ScoringOptions(sharePrefixes: false, tokensPerForward: options.tokensPerForward))
+            out.append(r.logLikelihood)
+            progress(i + 1)
+        }
+        return out
+    }
+
+    public func generate(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [String] {
+        var out: [String] = []
+        let eosText = tokenizer.decode([model.config.eosTokenIds.first ?? tokenizer.eosTokenId ?? prefixToken])
+        for (i, r) in requests.enumerated() {
+            let prompt = encode(r.context)
+            let until = r.until + (eosText.isEmpty || r.until.contains(eosText) ? [] : [eosText])
+            let g = try model.generate(prompt: prompt, maxTokens: r.maxTokens, stopSequences: until,
+                                       decode: { [tokenizer] in tokenizer.decode($0, skipSpecialTokens: true) })
+            // lm-eval: s = decode(cont); for term in until: s = s.split(term)[0]
+            var text = g.text
+            for term in until where !term.isEmpty {
+                if let r = text.range(of: term) { text = String(text[..<r.lowerBound]) }
+            }
+            out.append(text)
+            progress(i + 1)
+        }
+        return out
+    }
+}
+
+/// Orders and batches loglikelihood requests: a document's requests stay together (so the engine
+/// shares their common prefix), documents go longest first (lm-eval's order; also the worst
+/// memory case first), and batches hold about `batchSize` requests.
+enum Scheduler {
+    static func batches(groups: [Int], lengths: [Int], batchSize: Int) -> [[Int]] {
+        var byGroup: [Int: [Int]] = [:]
+        var order: [Int] = []
+        for (i, g) in groups.enumerated() {
+            if byGroup[g] == nil { order.append(g) }
+            byGroup[g, default: []].append(i)
+        }
+        let longest = order.map { g in byGroup[g]!.map { lengths[$0] }.max()! }
+        let sorted = order.indices.sorted { longest[$0] != longest[$1] ? longest[$0] > longest[$1] : $0 < $1 }.map { order[$0] }
+        var out: [[Int]] = [], current: [Int] = []
+        for g in sorted {
+            let members = byGroup[g]!
+            if !current.isEmpty && current.count + members.count > batchSize { out.append(current); current = [] }
+            current += members
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+}

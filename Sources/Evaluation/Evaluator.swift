@@ -1,0 +1,118 @@
+import Foundation
+
+public struct EvaluationOptions: Sendable {
+    /// First N documents, as lm-eval's --limit.
+    public var limit: Int?
+    /// Overrides the task's num_fewshot.
+    public var numFewshot: Int?
+    public var fewshotSeed = FewShotSampler.defaultSeed
+    public init(limit: Int? = nil, numFewshot: Int? = nil) {
+        self.limit = limit
+        self.numFewshot = numFewshot
+    }
+}
+
+/// Everything scored for one task: documents, raw responses, per-item metrics and aggregates.
+public struct TaskResult: Sendable {
+    public var task: EvaluationTask
+    public var documents: [PreparedDocument]
+    /// multiple_choice: one outcome per choice of each document.
+    public var outcomes: [[LoglikelihoodOutcome]] = []
+    /// loglikelihood_rolling: one log-likelihood per document.
+    public var rolling: [Double] = []
+    /// generate_until: the raw generation and the filtered answer per document.
+    public var generations: [String] = []
+    public var filtered: [String] = []
+    public var filterName = "none"
+    public var itemMetrics: [[(String, ItemValue)]] = []
+    public var aggregates: [(metric: String, value: Double, stderr: Double?)] = []
+    public var numFewshot = 0
+    public var originalCount = 0
+
+    public func aggregate(_ metric: String) -> Double? { aggregates.first { $0.metric == metric }?.value }
+}
+
+/// Runs tasks against a backend, lm-eval's evaluator loop: build requests per document, score them
+/// all, then per-item metrics and aggregates.
+public final class Evaluator {
+    public let backend: EvaluationBackend
+    public init(backend: EvaluationBackend) { self.backend = backend }
+
+    /// Builds every document's requests first (so a bad row fails before any scoring).
+    public func prepare(_ task: EvaluationTask, options: EvaluationOptions) throws -> (docs: [PreparedDocument], shots: Int) {
+        let def = task.definition
+        let count = min(options.limit ?? task.documents.count, task.documents.count)
+        let shots = options.numFewshot ?? def.numFewshot
+        var sampler: FewShotSampler? = nil
+        if shots > 0 {
+            guard def.outputType != .loglikelihoodRolling else {
+                throw EvaluationError("\(def.name): loglikelihood_rolling tasks take no few-shot examples")
+            }
+            let pool = task.fewshotPool ?? task.documents
+            sampler = FewShotSampler(kind: FewShotSampler.Kind(rawValue: def.fewshotSampler) ?? .random, pool: pool,
+                                     excludeEvalDoc: task.fewshotPool == nil, seed: options.fewshotSeed)
+        }
+        var docs: [PreparedDocument] = []
+        for i in 0..<count {
+            let fewshot = try sampler?.sample(shots, evalDoc: task.documents[i]) ?? []
+            docs.append(try task.prepare(docID: i, fewshot: fewshot))
+        }
+        return (docs, shots)
+    }
+
+    public func run(_ task: EvaluationTask, options: EvaluationOptions, progress: (Int, Int) -> Void = { _, _ in }) throws -> TaskResult {
+        let def = task.definition
+        let (docs, shots) = try prepare(task, options: options)
+        var result = TaskResult(task: task, documents: docs)
+        result.numFewshot = shots
+        result.originalCount = task.documents.count
+        let wanted = def.metrics.map(\.name)
+        switch def.outputType {
+        case .multipleChoice:
+            var requests: [ScoringRequest] = []
+            for d in docs {
+                for r in d.requests {
+                    if case .loglikelihood(let c, let k) = r { requests.append(ScoringRequest(context: c, continuation: k, group: d.docID)) }
+                }
+            }
+            let outcomes = try backend.loglikelihood(requests) { progress($0, requests.count) }
+            var offset = 0
+            for d in docs {
+                let mine = Array(outcomes[offset..<(offset + d.requests.count)])
+                offset += d.requests.count
+                result.outcomes.append(mine)
+                result.itemMetrics.append(Metrics.multipleChoice(mine, choices: d.choices, gold: d.gold, wanted: wanted))
+            }
+        case .loglikelihoodRolling:
+            let texts = docs.map { d -> String in if case .rolling(let t) = d.requests[0] { return t }; return "" }
+            result.rolling = try backend.loglikelihoodRolling(texts) { progress($0, texts.count) }
+            for (ll, text) in zip(result.rolling, texts) {
+                result.itemMetrics.append(Metrics.rolling(logLikelihood: ll, text: text, wanted: wanted))
+            }
+        case .generateUntil:
+            let requests = docs.map { d -> GenerationRequest in
+                if case .generate(let c, let u, let m) = d.requests[0] { return GenerationRequest(context: c, until: u, maxTokens: m) }
+                return GenerationRequest(context: "", until: [], maxTokens: 0)
+            }
+            result.generations = try backend.generate(requests) { progress($0, requests.count) }
+            let pipeline = def.filters.first ?? FilterPipeline(name: "none", steps: [])
+            result.filterName = pipeline.name
+            for (d, g) in zip(docs, result.generations) {
+                let answer = GenerationFilters.apply(pipeline, to: g)
+                result.filtered.append(answer)
+                var items: [(String, ItemValue)] = []
+                for m in def.metrics where m.name == "exact_match" {
+                    items.append((m.name, .number(Metrics.exactMatch(prediction: answer, reference: PythonRepr.str(d.target), m))))
+                }
+                result.itemMetrics.append(items)
+            }
+        }
+        for name in wanted {
+            let values = result.itemMetrics.compactMap { items in items.first { $0.0 == name }?.1 }
+            guard !values.isEmpty else { continue }
+            let (v, se) = Metrics.aggregate(name, values)
+            result.aggregates.append((name, v, se))
+        }
+        return result
+    }
+}

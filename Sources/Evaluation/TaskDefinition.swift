@@ -1,0 +1,238 @@
+import Foundation
+import Yams
+
+/// What lm-eval calls the output type: how a document becomes requests and how they are scored.
+public enum OutputType: String, Sendable, CaseIterable {
+    case multipleChoice = "multiple_choice"
+    case loglikelihoodRolling = "loglikelihood_rolling"
+    case generateUntil = "generate_until"
+}
+
+/// How a document field of the task definition is produced (lm-eval's doc_to_text / doc_to_target /
+/// doc_to_choice): a column name, a template, a constant, a literal list, or a registered Swift function.
+public enum FieldSpec: Sendable {
+    case integer(Int)
+    case list([JSONValue])
+    /// A string: a document column if the document has a field of that name, else a template.
+    case text(String, Template)
+    case function(String)
+}
+
+public struct MetricSpec: Sendable {
+    public var name: String
+    /// exact_match options (lm-eval's exact_match_hf_evaluate).
+    public var ignoreCase = false
+    public var ignorePunctuation = false
+    public var ignoreNumbers = false
+    public var regexesToIgnore: [String] = []
+    public var raw: JSONValue
+}
+
+public struct FilterStep: Sendable {
+    public enum Kind: Sendable { case regex(pattern: String, group: Int, fallback: String), takeFirst, strip, lowercase }
+    public var kind: Kind
+}
+
+public struct FilterPipeline: Sendable {
+    public var name: String
+    public var steps: [FilterStep]
+}
+
+/// One task definition file (tasks/<name>.yaml): lm-eval's field names plus `data` / `split`.
+public struct TaskDefinition: Sendable {
+    public var name: String
+    /// The YAML file it came from.
+    public var file: String
+    /// The data file (JSONL, or JSONL.gz), absolute.
+    public var dataFile: String
+    public var split: String
+    public var outputType: OutputType
+    public var processDocs: String?
+    public var docToText: FieldSpec
+    public var docToTarget: FieldSpec
+    public var docToChoice: FieldSpec?
+    public var targetDelimiter = " "
+    public var fewshotDelimiter = "\n\n"
+    public var description = ""
+    public var metrics: [MetricSpec]
+    /// generate_until: stop strings and the token budget (lm-eval's default max_gen_toks is 256).
+    public var until: [String] = []
+    public var maxGenTokens = 256
+    public var filters: [FilterPipeline] = []
+    /// Few-shot source: a data file (absolute) or nil for the task's own data (the eval doc excluded).
+    public var fewshotFile: String?
+    /// "default" (seeded random, lm-eval's ContextSampler) or "first_n".
+    public var fewshotSampler = "default"
+    public var numFewshot = 0
+    public var version: JSONValue = .double(1.0)
+    /// The definition as written, for results.json's "configs".
+    public var raw: JSONObject
+
+    /// Functions registered in Swift that the definition names.
+    var functionNames: [String] {
+        var names: [String] = []
+        for spec in [docToText, docToTarget] + (docToChoice.map { [$0] } ?? []) {
+            if case .function(let n) = spec { names.append(n) }
+        }
+        if let processDocs { names.append(processDocs) }
+        return names
+    }
+}
+
+public struct TaskDefinitionError: Error, CustomStringConvertible {
+    public let file: String
+    public let message: String
+    public var description: String { "\(file): \(message)" }
+}
+
+extension TaskDefinition {
+    /// Reads a task definition; relative data paths are resolved against the file's directory.
+    public static func load(path: String) throws -> TaskDefinition {
+        let url = URL(fileURLWithPath: path)
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw TaskDefinitionError(file: path, message: "cannot read: \(error.localizedDescription)")
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw TaskDefinitionError(file: path, message: "not valid YAML: \(error)")
+        }
+        guard let node, case .mapping = node else { throw TaskDefinitionError(file: path, message: "expected a mapping of task fields") }
+        return try parse(node, file: path, directory: url.deletingLastPathComponent().path)
+    }
+
+    static func parse(_ node: Node, file: String, directory: String) throws -> TaskDefinition {
+        func fail(_ m: String) -> TaskDefinitionError { TaskDefinitionError(file: file, message: m) }
+        let raw = YAMLValue.object(node)
+        func string(_ key: String) throws -> String? {
+            guard let n = node[key] else { return nil }
+            guard let s = n.string, n.scalar != nil else { throw fail("\(key): expected a string") }
+            return s
+        }
+        func spec(_ key: String, required: Bool) throws -> FieldSpec? {
+            guard let n = node[key] else {
+                if required { throw fail("\(key): missing") }
+                return nil
+            }
+            if n.tag.description == "!function" {
+                guard let name = n.string else { throw fail("\(key): !function needs a name") }
+                guard TaskFunctions.registry[name] != nil else {
+                    throw fail("\(key): no Swift function '\(name)' is registered (known: \(TaskFunctions.registry.keys.sorted().joined(separator: ", ")))")
+                }
+                return .function(name)
+            }
+            switch n {
+            case .sequence: return .list(YAMLValue.value(n).arrayValue ?? [])
+            case .scalar:
+                if n.tag.description == Tag.Name.int.rawValue, let i = n.int { return .integer(i) }
+                let s = n.string ?? ""
+                do { return .text(s, try Template(s)) } catch { throw fail("\(key): \(error)") }
+            default: throw fail("\(key): expected a string, an integer or a list")
+            }
+        }
+
+        guard let name = try string("task") else { throw fail("task: missing (the task's name)") }
+        guard let data = try string("data") else { throw fail("data: missing (the data file, relative to this file)") }
+        guard let typeName = try string("output_type") else { throw fail("output_type: missing") }
+        guard let outputType = OutputType(rawValue: typeName) else {
+            throw fail("output_type: '\(typeName)' is not one of \(OutputType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var processDocs: String? = nil
+        if let n = node["process_docs"] {
+            guard n.tag.description == "!function", let fname = n.string, TaskFunctions.registry[fname] != nil else {
+                throw fail("process_docs: expected !function NAME of a registered Swift function (known: \(TaskFunctions.registry.keys.sorted().joined(separator: ", ")))")
+            }
+            processDocs = fname
+        }
+        let docToText = try spec("doc_to_text", required: true)!
+        let docToTarget = try spec("doc_to_target", required: true)!
+        let docToChoice = try spec("doc_to_choice", required: outputType == .multipleChoice)
+
+        var metrics: [MetricSpec] = []
+        if let list = node["metric_list"] {
+            for m in list.array() {
+                guard let metric = m["metric"]?.string else { throw fail("metric_list: every entry needs `metric: NAME`") }
+                var spec = MetricSpec(name: metric, raw: YAMLValue.value(m))
+                spec.ignoreCase = m["ignore_case"]?.bool ?? false
+                spec.ignorePunctuation = m["ignore_punctuation"]?.bool ?? false
+                spec.ignoreNumbers = m["ignore_numbers"]?.bool ?? false
+                spec.regexesToIgnore = m["regexes_to_ignore"]?.array().compactMap(\.string) ?? []
+                metrics.append(spec)
+            }
+        }
+        let known = Metrics.known(for: outputType)
+        for m in metrics where !known.contains(m.name) {
+            throw fail("metric_list: '\(m.name)' is not a \(outputType.rawValue) metric (known: \(known.joined(separator: ", ")))")
+        }
+        if metrics.isEmpty { metrics = known.prefix(1).map { MetricSpec(name: $0, raw: .object(JSONObject([("metric", .string($0))]))) } }
+
+        let dataPath = data.hasPrefix("/") ? data : URL(fileURLWithPath: directory).appendingPathComponent(data).standardized.path
+        var def = TaskDefinition(name: name, file: file, dataFile: dataPath, split: try string("split") ?? "validation",
+                                 outputType: outputType, processDocs: processDocs, docToText: docToText,
+                                 docToTarget: docToTarget, docToChoice: docToChoice, metrics: metrics, raw: raw)
+        if let d = try string("target_delimiter") { def.targetDelimiter = d }
+        if let d = try string("fewshot_delimiter") { def.fewshotDelimiter = d }
+        if let d = try string("description") { def.description = d }
+        if let v = node["metadata"]?["version"] { def.version = YAMLValue.value(v) }
+        if let g = node["generation_kwargs"] {
+            if let u = g["until"] { def.until = u.array().compactMap(\.string) }
+            if let m = g["max_gen_toks"]?.int { def.maxGenTokens = m }
+        }
+        if let fl = node["filter_list"] {
+            for f in fl.array() {
+                var steps: [FilterStep] = []
+                for s in f["filter"]?.array() ?? [] {
+                    switch s["function"]?.string ?? "" {
+                    case "regex":
+                        guard let pattern = s["regex_pattern"]?.string else { throw fail("filter_list: regex needs regex_pattern") }
+                        do { _ = try NSRegularExpression(pattern: pattern) } catch { throw fail("filter_list: bad regex_pattern \(pattern)") }
+                        steps.append(FilterStep(kind: .regex(pattern: pattern, group: s["group_select"]?.int ?? 0,
+                                                             fallback: s["fallback"]?.string ?? "[invalid]")))
+                    case "take_first": steps.append(FilterStep(kind: .takeFirst))
+                    case "strip": steps.append(FilterStep(kind: .strip))
+                    case "lowercase": steps.append(FilterStep(kind: .lowercase))
+                    case let other: throw fail("filter_list: unknown filter function '\(other)' (known: regex, take_first, strip, lowercase)")
+                    }
+                }
+                def.filters.append(FilterPipeline(name: f["name"]?.string ?? "none", steps: steps))
+            }
+        }
+        if let fs = try string("fewshot_file") {
+            def.fewshotFile = fs.hasPrefix("/") ? fs : URL(fileURLWithPath: directory).appendingPathComponent(fs).standardized.path
+        }
+        if let s = node["fewshot_config"]?["sampler"]?.string {
+            guard s == "default" || s == "first_n" else { throw fail("fewshot_config.sampler: '\(s)' (known: default, first_n)") }
+            def.fewshotSampler = s
+        }
+        if let n = node["num_fewshot"]?.int { def.numFewshot = n }
+        return def
+    }
+}
+
+/// YAML nodes as JSON values (tags resolved as YAML 1.1 core schema does; !function kept as text).
+enum YAMLValue {
+    static func value(_ node: Node) -> JSONValue {
+        switch node {
+        case .scalar:
+            if node.tag.description == "!function" { return .string("!function " + (node.string ?? "")) }
+            switch node.tag.description {
+            case Tag.Name.null.rawValue: return .null
+            case Tag.Name.bool.rawValue: return node.bool.map(JSONValue.bool) ?? .string(node.string ?? "")
+            case Tag.Name.int.rawValue: return node.int.map(JSONValue.int) ?? .string(node.string ?? "")
+            case Tag.Name.float.rawValue: return node.float.map(JSONValue.double) ?? .string(node.string ?? "")
+            default: return .string(node.string ?? "")
+            }
+        case .sequence(let seq): return .array(seq.map(value))
+        case .mapping: return .object(object(node))
+        default: return .null
+        }
+    }
+
+    static func object(_ node: Node) -> JSONObject {
+        var o = JSONObject()
+        if case .mapping(let m) = node {
+            for (k, v) in m { o[k.string ?? ""] = value(v) }
+        }
+        return o
+    }
+}

@@ -1,0 +1,500 @@
+import Foundation
+
+/// The small Jinja subset lm-evaluation-harness task YAMLs use, evaluated against a document.
+///
+/// A template is text with `{{ expression }}` blocks. Expressions (see tasks/README.md):
+/// - names: `question` (a document field), nested `choices.text`, `choices['text'][0]`, `[-1]`
+/// - literals: `'a'`, `"a"`, `3`, `[sol1, sol2]`, `(expr)`
+/// - methods (Python's): `.strip()` `.lstrip()` `.rstrip()` `.lower()` `.upper()` `.capitalize()`
+///   `.index(x)` `.split(sep)` `.replace(a, b)`
+/// - filters (Jinja's): `|int` `|float` `|string` `|lower` `|upper` `|capitalize` `|trim` `|length`
+///   `|first` `|last` `|join(sep)` `|replace(a, b)`
+/// - `+` and `-` between numbers (or `+` between strings / lists)
+/// A field the document lacks is an error naming it (Jinja's StrictUndefined, as lm-eval sets).
+public struct Template: Sendable {
+    public let source: String
+    let parts: [Part]
+
+    enum Part: Sendable {
+        case text(String)
+        case expression(Expression)
+    }
+
+    public init(_ source: String) throws {
+        self.source = source
+        var parts: [Part] = []
+        var rest = Substring(source)
+        while let open = rest.range(of: "{{") {
+            if open.lowerBound > rest.startIndex { parts.append(.text(String(rest[..<open.lowerBound]))) }
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                throw TemplateError.syntax(source, "'{{' without a closing '}}'")
+            }
+            let body = String(rest[open.upperBound..<close.lowerBound])
+            parts.append(.expression(try ExpressionParser.parse(body, template: source)))
+            rest = rest[close.upperBound...]
+        }
+        if !rest.isEmpty { parts.append(.text(String(rest))) }
+        if source.contains("{%") { throw TemplateError.syntax(source, "'{% ... %}' statements are not supported (only {{ expressions }})") }
+        self.parts = parts
+    }
+
+    /// The template is exactly one `{{ expression }}`: its value keeps its type (a list stays a list).
+    public var isSingleExpression: Bool {
+        if parts.count == 1, case .expression = parts[0] { return true }
+        return false
+    }
+
+    /// Renders to text, as Jinja does (values through Python's str()).
+    public func render(_ doc: JSONObject) throws -> String {
+        var out = ""
+        for part in parts {
+            switch part {
+            case .text(let t): out += t
+            case .expression(let e): out += PythonRepr.str(try e.evaluate(doc))
+            }
+        }
+        return out
+    }
+
+    /// The value of a single-expression template, else the rendered text.
+    public func value(_ doc: JSONObject) throws -> JSONValue {
+        if parts.count == 1, case .expression(let e) = parts[0] { return try e.evaluate(doc) }
+        return .string(try render(doc))
+    }
+
+    /// Field names the template reads at the top level (for error messages and checks).
+    public var fieldNames: [String] {
+        var names: [String] = []
+        for part in parts { if case .expression(let e) = part { e.collectNames(&names) } }
+        return names
+    }
+}
+
+public enum TemplateError: Error, CustomStringConvertible, Equatable {
+    case syntax(String, String)
+    case missingField(String)
+    case type(String)
+
+    public var description: String {
+        switch self {
+        case .syntax(let template, let message): return "template \(Self.show(template)): \(message)"
+        case .missingField(let name): return "the document has no field '\(name)'"
+        case .type(let message): return message
+        }
+    }
+
+    static func show(_ s: String) -> String {
+        let escaped = s.replacingOccurrences(of: "\n", with: "\\n")
+        return "\"" + (escaped.count > 80 ? String(escaped.prefix(77)) + "..." : escaped) + "\""
+    }
+}
+
+// MARK: - Expressions
+
+indirect enum Expression: Sendable {
+    case name(String)
+    case literal(JSONValue)
+    case list([Expression])
+    case attribute(Expression, String)
+    case subscriptIndex(Expression, Expression)
+    case call(Expression, String, [Expression])
+    case filter(Expression, String, [Expression])
+    case binary(Expression, Character, Expression)
+    case negate(Expression)
+
+    func collectNames(_ names: inout [String]) {
+        switch self {
+        case .name(let n): if !names.contains(n) { names.append(n) }
+        case .literal: break
+        case .list(let items): items.forEach { $0.collectNames(&names) }
+        case .attribute(let e, _): e.collectNames(&names)
+        case .subscriptIndex(let e, let i): e.collectNames(&names); i.collectNames(&names)
+        case .call(let e, _, let args), .filter(let e, _, let args):
+            e.collectNames(&names); args.forEach { $0.collectNames(&names) }
+        case .binary(let a, _, let b): a.collectNames(&names); b.collectNames(&names)
+        case .negate(let e): e.collectNames(&names)
+        }
+    }
+
+    func evaluate(_ doc: JSONObject) throws -> JSONValue {
+        switch self {
+        case .name(let n):
+            guard let v = doc[n] else { throw TemplateError.missingField(n) }
+            return v
+        case .literal(let v): return v
+        case .list(let items): return .array(try items.map { try $0.evaluate(doc) })
+        case .attribute(let base, let name):
+            let v = try base.evaluate(doc)
+            guard case .object(let o) = v else { throw TemplateError.type("'\(v.typeName)' value has no attribute '\(name)'") }
+            guard let field = o[name] else { throw TemplateError.missingField(Self.path(self) ?? name) }
+            return field
+        case .subscriptIndex(let base, let index):
+            let v = try base.evaluate(doc), i = try index.evaluate(doc)
+            switch (v, i) {
+            case (.object(let o), .string(let key)):
+                guard let field = o[key] else { throw TemplateError.missingField(Self.path(self) ?? key) }
+                return field
+            case (.array(let a), .int(let k)):
+                let j = k < 0 ? a.count + k : k
+                guard a.indices.contains(j) else { throw TemplateError.type("list index \(k) out of range (the list has \(a.count) items)") }
+                return a[j]
+            case (.string(let s), .int(let k)):
+                let scalars = Array(s.unicodeScalars)
+                let j = k < 0 ? scalars.count + k : k
+                guard scalars.indices.contains(j) else { throw TemplateError.type("string index \(k) out of range") }
+                return .string(String(scalars[j]))
+            default:
+                throw TemplateError.type("cannot index a \(v.typeName) with a \(i.typeName)")
+            }
+        case .call(let base, let method, let args):
+            return try Builtins.method(method, try base.evaluate(doc), try args.map { try $0.evaluate(doc) })
+        case .filter(let base, let name, let args):
+            return try Builtins.filter(name, try base.evaluate(doc), try args.map { try $0.evaluate(doc) })
+        case .binary(let a, let op, let b):
+            let x = try a.evaluate(doc), y = try b.evaluate(doc)
+            switch (x, y, op) {
+            case (.int(let p), .int(let q), "+"): return .int(p + q)
+            case (.int(let p), .int(let q), "-"): return .int(p - q)
+            case (.string(let p), .string(let q), "+"): return .string(p + q)
+            case (.array(let p), .array(let q), "+"): return .array(p + q)
+            default:
+                if let p = x.doubleValue, let q = y.doubleValue { return .double(op == "+" ? p + q : p - q) }
+                throw TemplateError.type("unsupported operand types for \(op): '\(x.typeName)' and '\(y.typeName)'")
+            }
+        case .negate(let e):
+            switch try e.evaluate(doc) {
+            case .int(let i): return .int(-i)
+            case .double(let d): return .double(-d)
+            case let v: throw TemplateError.type("bad operand type for unary -: '\(v.typeName)'")
+            }
+        }
+    }
+
+    /// "choices.text" for a chain of names and attributes, for error messages.
+    static func path(_ e: Expression) -> String? {
+        switch e {
+        case .name(let n): return n
+        case .attribute(let b, let n): return path(b).map { "\($0).\(n)" }
+        case .subscriptIndex(let b, .literal(.string(let k))): return path(b).map { "\($0).\(k)" }
+        default: return nil
+        }
+    }
+}
+
+// MARK: - Parser
+
+struct ExpressionParser {
+    enum Token: Equatable {
+        case name(String), string(String), number(Int), float(Double), punct(Character), end
+    }
+
+    var tokens: [Token]
+    var position = 0
+    let template: String
+
+    static func parse(_ text: String, template: String) throws -> Expression {
+        var p = ExpressionParser(tokens: try tokenize(text, template: template), template: template)
+        let e = try p.expression()
+        guard p.peek == .end else { throw TemplateError.syntax(template, "unexpected \(p.describe(p.peek)) in '{{\(text)}}'") }
+        return e
+    }
+
+    static func tokenize(_ text: String, template: String) throws -> [Token] {
+        var tokens: [Token] = []
+        let chars = Array(text.unicodeScalars)
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == " " || c == "\t" || c == "\n" { i += 1; continue }
+            if CharacterSet.letters.contains(c) || c == "_" {
+                var j = i
+                while j < chars.count, CharacterSet.alphanumerics.contains(chars[j]) || chars[j] == "_" { j += 1 }
+                tokens.append(.name(String(String.UnicodeScalarView(chars[i..<j]))))
+                i = j
+            } else if CharacterSet.decimalDigits.contains(c) {
+                var j = i
+                while j < chars.count, CharacterSet.decimalDigits.contains(chars[j]) || chars[j] == "." { j += 1 }
+                let s = String(String.UnicodeScalarView(chars[i..<j]))
+                if let n = Int(s) { tokens.append(.number(n)) }
+                else if let d = Double(s) { tokens.append(.float(d)) }
+                else { throw TemplateError.syntax(template, "bad number \(s)") }
+                i = j
+            } else if c == "'" || c == "\"" {
+                var j = i + 1
+                var s = String.UnicodeScalarView()
+                while j < chars.count, chars[j] != c {
+                    if chars[j] == "\\", j + 1 < chars.count {
+                        j += 1
+                        switch chars[j] {
+                        case "n": s.append("\n")
+                        case "t": s.append("\t")
+                        default: s.append(chars[j])
+                        }
+                    } else { s.append(chars[j]) }
+                    j += 1
+                }
+                guard j < chars.count else { throw TemplateError.syntax(template, "unterminated string literal") }
+                tokens.append(.string(String(s)))
+                i = j + 1
+            } else if "()[].,|+-:".unicodeScalars.contains(c) {
+                tokens.append(.punct(Character(c)))
+                i += 1
+            } else {
+                throw TemplateError.syntax(template, "unsupported character '\(c)' (see tasks/README.md for the expression syntax)")
+            }
+        }
+        tokens.append(.end)
+        return tokens
+    }
+
+    var peek: Token { tokens[position] }
+
+    func describe(_ t: Token) -> String {
+        switch t {
+        case .name(let n): return "'\(n)'"
+        case .string(let s): return "'\(s)'"
+        case .number(let n): return "\(n)"
+        case .float(let d): return "\(d)"
+        case .punct(let c): return "'\(c)'"
+        case .end: return "end of expression"
+        }
+    }
+
+    mutating func expect(_ c: Character) throws {
+        guard peek == .punct(c) else { throw TemplateError.syntax(template, "expected '\(c)', found \(describe(peek))") }
+        position += 1
+    }
+
+    mutating func expression() throws -> Expression {
+        var e = try filtered()
+        while case .punct(let op) = peek, op == "+" || op == "-" {
+            position += 1
+            e = .binary(e, op, try filtered())
+        }
+        return e
+    }
+
+    mutating func filtered() throws -> Expression {
+        var e = try unary()
+        while peek == .punct("|") {
+            position += 1
+            guard case .name(let name) = peek else { throw TemplateError.syntax(template, "expected a filter name after '|'") }
+            position += 1
+            var args: [Expression] = []
+            if peek == .punct("(") { args = try arguments() }
+            guard Builtins.filters.contains(name) else {
+                throw TemplateError.syntax(template, "unknown filter '\(name)' (known: \(Builtins.filters.sorted().joined(separator: ", ")))")
+            }
+            e = .filter(e, name, args)
+        }
+        return e
+    }
+
+    mutating func unary() throws -> Expression {
+        if peek == .punct("-") { position += 1; return .negate(try unary()) }
+        return try postfix()
+    }
+
+    mutating func arguments() throws -> [Expression] {
+        try expect("(")
+        var args: [Expression] = []
+        if peek == .punct(")") { position += 1; return args }
+        while true {
+            args.append(try expression())
+            if peek == .punct(",") { position += 1; continue }
+            try expect(")")
+            return args
+        }
+    }
+
+    mutating func postfix() throws -> Expression {
+        var e = try primary()
+        while true {
+            if peek == .punct(".") {
+                position += 1
+                guard case .name(let name) = peek else { throw TemplateError.syntax(template, "expected a name after '.'") }
+                position += 1
+                if peek == .punct("(") {
+                    guard Builtins.methods.contains(name) else {
+                        throw TemplateError.syntax(template, "unknown method '\(name)()' (known: \(Builtins.methods.sorted().joined(separator: ", ")))")
+                    }
+                    e = .call(e, name, try arguments())
+                } else {
+                    e = .attribute(e, name)
+                }
+            } else if peek == .punct("[") {
+                position += 1
+                let index = try expression()
+                try expect("]")
+                e = .subscriptIndex(e, index)
+            } else {
+                return e
+            }
+        }
+    }
+
+    mutating func primary() throws -> Expression {
+        let t = peek
+        position += 1
+        switch t {
+        case .name("True"), .name("true"): return .literal(.bool(true))
+        case .name("False"), .name("false"): return .literal(.bool(false))
+        case .name("None"), .name("none"): return .literal(.null)
+        case .name(let n): return .name(n)
+        case .string(let s): return .literal(.string(s))
+        case .number(let n): return .literal(.int(n))
+        case .float(let d): return .literal(.double(d))
+        case .punct("("):
+            let e = try expression()
+            try expect(")")
+            return e
+        case .punct("["):
+            var items: [Expression] = []
+            if peek == .punct("]") { position += 1; return .list(items) }
+            while true {
+                items.append(try expression())
+                if peek == .punct(",") { position += 1; if peek == .punct("]") { position += 1; return .list(items) }; continue }
+                try expect("]")
+                return .list(items)
+            }
+        default:
+            throw TemplateError.syntax(template, "unexpected \(describe(t))")
+        }
+    }
+}
+
+// MARK: - Methods and filters
+
+enum Builtins {
+    static let methods: Set<String> = ["strip", "lstrip", "rstrip", "lower", "upper", "capitalize", "index", "split", "replace", "title"]
+    static let filters: Set<String> = ["int", "float", "string", "lower", "upper", "capitalize", "trim", "length", "first", "last", "join", "replace", "title"]
+
+    static func string(_ v: JSONValue, _ what: String) throws -> String {
+        guard case .string(let s) = v else { throw TemplateError.type("\(what) needs a string, got a \(v.typeName)") }
+        return s
+    }
+
+    static func method(_ name: String, _ v: JSONValue, _ args: [JSONValue]) throws -> JSONValue {
+        if name == "index" {
+            guard args.count == 1 else { throw TemplateError.type("index() takes one argument") }
+            switch v {
+            case .array(let a):
+                guard let i = a.firstIndex(of: args[0]) else {
+                    throw TemplateError.type("\(PythonRepr.repr(args[0])) is not in list \(PythonRepr.repr(v))")
+                }
+                return .int(i)
+            case .string(let s):
+                let needle = try string(args[0], "str.index()")
+                guard let r = s.range(of: needle) else { throw TemplateError.type("substring not found") }
+                return .int(s.unicodeScalars.distance(from: s.startIndex, to: r.lowerBound))
+            default: throw TemplateError.type("'\(v.typeName)' has no method index()")
+            }
+        }
+        let s = try string(v, "\(name)()")
+        switch name {
+        case "strip", "lstrip", "rstrip":
+            let chars = try args.first.map { Set(try string($0, name).unicodeScalars) }
+            return .string(PythonString.strip(s, chars: chars, leading: name != "rstrip", trailing: name != "lstrip"))
+        case "lower": return .string(s.lowercased())
+        case "upper": return .string(s.uppercased())
+        case "capitalize": return .string(PythonString.capitalize(s))
+        case "title": return .string(s.capitalized)
+        case "split":
+            if let sep = args.first { return .array(s.components(separatedBy: try string(sep, "split()")).map { .string($0) }) }
+            return .array(PythonString.splitWhitespace(s).map { .string($0) })
+        case "replace":
+            guard args.count == 2 else { throw TemplateError.type("replace() takes two arguments") }
+            return .string(s.replacingOccurrences(of: try string(args[0], "replace()"), with: try string(args[1], "replace()")))
+        default: throw TemplateError.type("unknown method \(name)")
+        }
+    }
+
+    static func filter(_ name: String, _ v: JSONValue, _ args: [JSONValue]) throws -> JSONValue {
+        switch name {
+        case "int":
+            switch v {
+            case .int: return v
+            case .bool(let b): return .int(b ? 1 : 0)
+            case .double(let d): return .int(Int(d))
+            case .string(let s):
+                let t = s.trimmingCharacters(in: .whitespaces)
+                if let i = Int(t) { return .int(i) }
+                if let d = Double(t) { return .int(Int(d)) }
+                return .int(0) // Jinja's int filter: default 0
+            default: return .int(0)
+            }
+        case "float":
+            if let d = v.doubleValue { return .double(d) }
+            if case .string(let s) = v, let d = Double(s.trimmingCharacters(in: .whitespaces)) { return .double(d) }
+            return .double(0)
+        case "string": return .string(PythonRepr.str(v))
+        case "lower": return .string(try string(v, "|lower").lowercased())
+        case "upper": return .string(try string(v, "|upper").uppercased())
+        case "capitalize": return .string(PythonString.capitalize(try string(v, "|capitalize")))
+        case "title": return .string(try string(v, "|title").capitalized)
+        case "trim": return .string(PythonString.strip(try string(v, "|trim"), chars: nil, leading: true, trailing: true))
+        case "length":
+            switch v {
+            case .string(let s): return .int(s.unicodeScalars.count)
+            case .array(let a): return .int(a.count)
+            case .object(let o): return .int(o.count)
+            default: throw TemplateError.type("|length of a \(v.typeName)")
+            }
+        case "first", "last":
+            guard case .array(let a) = v, !a.isEmpty else { throw TemplateError.type("|\(name) needs a non-empty list") }
+            return name == "first" ? a[0] : a[a.count - 1]
+        case "join":
+            guard case .array(let a) = v else { throw TemplateError.type("|join needs a list") }
+            let sep = try args.first.map { try string($0, "|join") } ?? ""
+            return .string(a.map(PythonRepr.str).joined(separator: sep))
+        case "replace":
+            guard args.count == 2 else { throw TemplateError.type("|replace takes two arguments") }
+            return .string(try string(v, "|replace").replacingOccurrences(of: try string(args[0], "|replace"), with: try string(args[1], "|replace")))
+        default: throw TemplateError.type("unknown filter \(name)")
+        }
+    }
+}
+
+/// Python str methods whose exact behaviour matters for prompts.
+public enum PythonString {
+    /// Python's str.isspace() set (Unicode White_Space plus the ASCII separators 0x1C-0x1F).
+    public static func isSpace(_ s: Unicode.Scalar) -> Bool {
+        s.properties.isWhitespace || (0x1C...0x1F).contains(s.value)
+    }
+
+    public static func strip(_ s: String, chars: Set<Unicode.Scalar>? = nil, leading: Bool = true, trailing: Bool = true) -> String {
+        let scalars = Array(s.unicodeScalars)
+        let drop: (Unicode.Scalar) -> Bool = { c in chars.map { $0.contains(c) } ?? isSpace(c) }
+        var lo = 0, hi = scalars.count
+        if leading { while lo < hi && drop(scalars[lo]) { lo += 1 } }
+        if trailing { while hi > lo && drop(scalars[hi - 1]) { hi -= 1 } }
+        return String(String.UnicodeScalarView(scalars[lo..<hi]))
+    }
+
+    /// str.capitalize(): first character upper-cased (title-cased), the rest lower-cased.
+    public static func capitalize(_ s: String) -> String {
+        guard let first = s.unicodeScalars.first else { return s }
+        let rest = String(String.UnicodeScalarView(s.unicodeScalars.dropFirst()))
+        return first.properties.titlecaseMapping + rest.lowercased()
+    }
+
+    /// str.split() with no separator: runs of whitespace, no empty strings.
+    public static func splitWhitespace(_ s: String) -> [String] {
+        var out: [String] = [], current = String.UnicodeScalarView()
+        for c in s.unicodeScalars {
+            if isSpace(c) { if !current.isEmpty { out.append(String(current)); current = .init() } }
+            else { current.append(c) }
+        }
+        if !current.isEmpty { out.append(String(current)) }
+        return out
+    }
+
+    /// len(re.split(r"\s+", s)): the number of whitespace runs plus one.
+    public static func regexWordCount(_ s: String) -> Int {
+        var count = 1, inSpace = false
+        for c in s.unicodeScalars {
+            if isSpace(c) { if !inSpace { count += 1; inSpace = true } } else { inSpace = false }
+        }
+        return count
+    }
+}

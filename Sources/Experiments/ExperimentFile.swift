@@ -1,0 +1,250 @@
+import Foundation
+import Yams
+
+/// A problem in an experiment file, with the line it is on.
+public struct ExperimentError: Error, CustomStringConvertible {
+    public let file: String
+    public let line: Int?
+    public let message: String
+    public init(file: String, line: Int?, _ message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+    public var description: String { "\(file)\(line.map { ":\($0)" } ?? ""): \(message)" }
+}
+
+public enum FineTuneMethod: String, Sendable, Codable, CaseIterable {
+    case full, lora, qlora
+}
+
+/// One fine-tuned checkpoint to compare with the base.
+public struct Variant: Sendable, Equatable {
+    public var label: String
+    public var method: FineTuneMethod
+    public var rank: Int?
+    public var step: Int?
+    public var tokens: Int?
+    /// Absolute paths: `model` for full fine-tunes, `adapter` for (Q)LoRA.
+    public var model: String?
+    public var adapter: String?
+    public var line: Int?
+}
+
+/// Documents per task: one number, or per task with a default.
+public struct LimitSpec: Sendable, Equatable {
+    public var perTask: [String: Int] = [:]
+    public var defaultLimit: Int?
+    public func limit(for task: String) -> Int? { perTask[task] ?? defaultLimit }
+}
+
+public struct SpectraSettings: Sendable, Equatable {
+    public var enabled = true
+    /// Regular expression searched in tensor names; nil = every perturbed tensor.
+    public var modules: String?
+    public var variance = 0.9
+}
+
+/// The experiment file (YAML): a base, its variants, the tasks and options.
+public struct Experiment: Sendable {
+    public var file: String
+    public var name: String
+    /// Absolute paths.
+    public var base: String
+    public var output: String
+    public var targets: [String]
+    public var probes: [String]
+    public var limit: LimitSpec
+    /// nil: each task's own num_fewshot.
+    public var numFewshot: Int?
+    public var spectra: SpectraSettings
+    public var variants: [Variant]
+
+    public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
+    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants"]
+    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter"]
+    static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
+
+    /// The store: output/results.sqlite.
+    public var storePath: String { URL(fileURLWithPath: output).appendingPathComponent("results.sqlite").path }
+    public var allTasks: [String] { var seen = Set<String>(); return (targets + probes).filter { seen.insert($0).inserted } }
+
+    /// Reads and validates an experiment file. `knownTasks` (task names) checks targets and probes.
+    public static func load(path: String, knownTasks: Set<String>? = nil) throws -> Experiment {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ExperimentError(file: path, line: nil, "cannot read the experiment file: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path, knownTasks: knownTasks)
+    }
+
+    public static func parse(_ text: String, file: String, knownTasks: Set<String>? = nil) throws -> Experiment {
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch let e as YamlError {
+            throw ExperimentError(file: file, line: Self.line(of: e), "not valid YAML: \(e)")
+        }
+        guard let root = node, case .mapping(let top) = root else {
+            throw ExperimentError(file: file, line: node?.mark?.line, "expected a mapping (name:, base:, targets:, variants: ...)")
+        }
+        let directory = URL(fileURLWithPath: file).deletingLastPathComponent().standardized
+        func fail(_ n: Node?, _ message: String) -> ExperimentError { ExperimentError(file: file, line: n?.mark?.line, message) }
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? URL(fileURLWithPath: p).standardized.path : directory.appendingPathComponent(p).standardized.path
+        }
+        func checkKeys(_ m: Node.Mapping, _ allowed: Set<String>, _ what: String) throws {
+            for (k, _) in m {
+                guard let key = k.string, k.scalar != nil else { throw fail(k, "\(what): keys must be plain names") }
+                if !allowed.contains(key) {
+                    throw fail(k, "unknown key '\(key)' in \(what) (known: \(allowed.sorted().joined(separator: ", ")))")
+                }
+            }
+        }
+        func string(_ m: Node.Mapping, _ key: String, _ what: String) throws -> String? {
+            guard let n = m[key] else { return nil }
+            guard n.scalar != nil, !Self.tag(n, .null), let s = n.string, !s.isEmpty else { throw fail(n, "\(what)\(key): expected a non-empty string") }
+            return s
+        }
+        func int(_ m: Node.Mapping, _ key: String, _ what: String, minimum: Int = 0) throws -> Int? {
+            guard let n = m[key] else { return nil }
+            guard n.scalar != nil, Self.tag(n, .int), let i = n.int else { throw fail(n, "\(what)\(key): expected an integer, got '\(n.string ?? "a \(kind(n))")'") }
+            guard i >= minimum else { throw fail(n, "\(what)\(key): must be at least \(minimum), got \(i)") }
+            return i
+        }
+        func names(_ m: Node.Mapping, _ key: String) throws -> [(String, Node)]? {
+            guard let n = m[key] else { return nil }
+            if n.scalar != nil, let s = n.string, Self.tag(n, .str) { return [(s, n)] }  // a single name
+            guard case .sequence(let seq) = n else { throw fail(n, "\(key): expected a list of task names") }
+            return try seq.map { item in
+                guard item.scalar != nil, let s = item.string, !s.isEmpty else { throw fail(item, "\(key): expected task names, got a \(kind(item))") }
+                return (s, item)
+            }
+        }
+        func directoryMustExist(_ path: String, _ n: Node?, _ what: String) throws {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+                throw fail(n, "\(what): directory \(path) does not exist")
+            }
+        }
+
+        try checkKeys(top, topKeys, "the experiment")
+        guard let name = try string(top, "name", "") else { throw fail(root, "missing field 'name' (the experiment's name)") }
+        guard name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) != nil else {
+            throw fail(top["name"], "name: '\(name)' must be letters, digits, '.', '_' or '-' (it names the report folder)")
+        }
+        guard let baseText = try string(top, "base", "") else { throw fail(root, "missing field 'base' (the base model directory)") }
+        let base = resolve(baseText)
+        try directoryMustExist(base, top["base"], "base")
+        let output = try string(top, "output", "").map(resolve)
+            ?? directory.appendingPathComponent("reports").appendingPathComponent(name).standardized.path
+
+        guard let targetNodes = try names(top, "targets") else { throw fail(root, "missing field 'targets' (target-domain task names)") }
+        let probeNodes = try names(top, "probes")
+        var taskNodes = targetNodes + (probeNodes ?? [])
+        if let knownTasks {
+            if probeNodes == nil { taskNodes += defaultProbes.map { ($0, top["targets"]!) } }
+            for (t, n) in taskNodes where !knownTasks.contains(t) {
+                throw fail(n, "unknown task '\(t)' (known: \(knownTasks.sorted().joined(separator: ", ")))")
+            }
+        }
+        for group in [targetNodes, probeNodes ?? []] {
+            var seen: Set<String> = []
+            for (t, n) in group where !seen.insert(t).inserted { throw fail(n, "task '\(t)' is listed twice") }
+        }
+
+        var limit = LimitSpec()
+        if let n = top["limit"] {
+            switch n {
+            case .scalar:
+                guard Self.tag(n, .int), let i = n.int, i > 0 else { throw fail(n, "limit: expected a positive integer or a map {task: N, default: N}") }
+                limit.defaultLimit = i
+            case .mapping(let m):
+                for (k, v) in m {
+                    guard let key = k.string else { throw fail(k, "limit: keys must be task names or 'default'") }
+                    guard Self.tag(v, .int), let i = v.int, i > 0 else { throw fail(v, "limit.\(key): expected a positive integer") }
+                    if key == "default" { limit.defaultLimit = i; continue }
+                    if !taskNodes.contains(where: { $0.0 == key }) && !(probeNodes == nil && defaultProbes.contains(key)) {
+                        throw fail(k, "limit.\(key): '\(key)' is not one of the experiment's targets or probes")
+                    }
+                    limit.perTask[key] = i
+                }
+            default: throw fail(n, "limit: expected a positive integer or a map {task: N, default: N}")
+            }
+        }
+        let fewshot = try int(top, "num_fewshot", "")
+
+        var spectra = SpectraSettings()
+        if let n = top["spectra"] {
+            guard case .mapping(let m) = n else { throw fail(n, "spectra: expected a mapping {enabled:, modules:, variance:}") }
+            try checkKeys(m, spectraKeys, "spectra")
+            if let e = m["enabled"] {
+                guard Self.tag(e, .bool), let b = e.bool else { throw fail(e, "spectra.enabled: expected true or false") }
+                spectra.enabled = b
+            }
+            if let pattern = try string(m, "modules", "spectra.") {
+                guard (try? NSRegularExpression(pattern: pattern)) != nil else { throw fail(m["modules"], "spectra.modules: not a valid regular expression: \(pattern)") }
+                spectra.modules = pattern
+            }
+            if let v = m["variance"] {
+                guard Self.tag(v, .float) || Self.tag(v, .int), let x = v.float, x > 0, x <= 1 else {
+                    throw fail(v, "spectra.variance: expected a number in (0, 1]")
+                }
+                spectra.variance = x
+            }
+        }
+
+        guard let variantsNode = top["variants"] else { throw fail(root, "missing field 'variants' (the fine-tuned checkpoints)") }
+        guard case .sequence(let seq) = variantsNode, !seq.isEmpty else { throw fail(variantsNode, "variants: expected a non-empty list of {label:, method:, ...}") }
+        var variants: [Variant] = []
+        var labels: [String: Int] = ["base": 0]
+        for item in seq {
+            guard case .mapping(let m) = item else { throw fail(item, "variants: each entry must be a mapping {label:, method:, ...}") }
+            try checkKeys(m, variantKeys, "a variant")
+            guard let label = try string(m, "label", "variant ") else { throw fail(item, "variant: missing field 'label'") }
+            let where_ = "variant '\(label)': "
+            if let previous = labels[label] {
+                throw fail(m["label"], previous == 0 ? "\(where_)the label 'base' is reserved for the base model" : "duplicate label '\(label)' (first used on line \(previous))")
+            }
+            labels[label] = m["label"]?.mark?.line ?? -1
+            guard let methodText = try string(m, "method", where_) else { throw fail(item, "\(where_)missing field 'method' (full, lora or qlora)") }
+            guard let method = FineTuneMethod(rawValue: methodText) else {
+                throw fail(m["method"], "\(where_)method '\(methodText)' is not one of full, lora, qlora")
+            }
+            var v = Variant(label: label, method: method, rank: try int(m, "rank", where_, minimum: 1),
+                            step: try int(m, "step", where_), tokens: try int(m, "tokens", where_), line: item.mark?.line)
+            switch method {
+            case .full:
+                if m["adapter"] != nil { throw fail(m["adapter"], "\(where_)method full takes model:, not adapter:") }
+                guard let model = try string(m, "model", where_) else { throw fail(item, "\(where_)missing field 'model' (the fine-tuned model directory)") }
+                v.model = resolve(model)
+                try directoryMustExist(v.model!, m["model"], "\(where_)model")
+            case .lora, .qlora:
+                if m["model"] != nil { throw fail(m["model"], "\(where_)method \(method.rawValue) takes adapter:, not model:") }
+                guard let adapter = try string(m, "adapter", where_) else { throw fail(item, "\(where_)missing field 'adapter' (the PEFT adapter directory)") }
+                v.adapter = resolve(adapter)
+                try directoryMustExist(v.adapter!, m["adapter"], "\(where_)adapter")
+            }
+            variants.append(v)
+        }
+        return Experiment(file: file, name: name, base: base, output: output, targets: targetNodes.map(\.0),
+                          probes: probeNodes?.map(\.0) ?? defaultProbes, limit: limit, numFewshot: fewshot,
+                          spectra: spectra, variants: variants)
+    }
+
+    /// Yams keeps Tag.name internal; compare the raw tag text.
+    static func tag(_ n: Node, _ name: Tag.Name) -> Bool { n.tag.rawValue == name.rawValue }
+
+    static func kind(_ n: Node) -> String {
+        switch n {
+        case .mapping: return "mapping"
+        case .sequence: return "list"
+        default: return "scalar"
+        }
+    }
+
+    static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return nil
+        }
+    }
+}

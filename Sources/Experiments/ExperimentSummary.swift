@@ -1,0 +1,153 @@
+import Evaluation
+import Foundation
+import Reports
+
+/// Reads an experiment's store into the Reports layer's value types: scores with standard
+/// errors, forgetting, paired tests against the base, spectra.
+public enum ExperimentSummary {
+    public static func build(_ e: Experiment, catalog: TaskCatalog, store: ResultsStore, toolVersion: String,
+                             bootstrapResamples: Int = 10_000, seed: UInt64 = 20240605) throws -> ReportModel {
+        let checkpoints = Dictionary(uniqueKeysWithValues: try store.checkpoints().map { ($0.label, $0) })
+        var notes: [String] = []
+        var targetMetrics: [String: String] = [:]
+        for t in e.targets { targetMetrics[t] = TaskCatalog.displayName(try catalog.primaryMetric(t)) }
+        var itemCounts: [String: Int] = [:]
+        for t in e.allTasks { itemCounts[t] = try catalog.count(t, limit: e.limit.limit(for: t)) }
+
+        func key(_ fp: String, _ task: String) throws -> ResultsStore.TaskKey {
+            let shots = try e.numFewshot ?? catalog.task(task).definition.numFewshot
+            return ResultsStore.TaskKey(fingerprint: fp, task: task, taskHash: try catalog.hash(task), fewshot: shots)
+        }
+        func score(_ fp: String, _ task: String, metric: String, negate: Bool) throws -> Estimate? {
+            let limit = e.limit.limit(for: task)
+            guard let r = try store.taskResult(try key(fp, task), limit: limit ?? 0), let a = r.metrics[metric] else { return nil }
+            return Estimate(negate ? -a.value : a.value, stderr: a.stderr)
+        }
+        func accByDoc(_ fp: String, _ task: String) throws -> [Int: Double] {
+            let items = try store.items(try key(fp, task), below: itemCounts[task])
+            return items.compactMapValues(\.acc)
+        }
+
+        struct Partial { var row: VariantRow; var fingerprint: String? }
+        var partials: [Partial] = []
+        let entries: [(label: String, method: String, rank: Int?, step: Int?, tokens: Int?, isBase: Bool)] =
+            [("base", "base", nil, nil, nil, true)] + e.variants.map { ($0.label, $0.method.rawValue, $0.rank, $0.step, $0.tokens, false) }
+        for entry in entries {
+            var row = VariantRow(label: entry.label, method: entry.method, rank: entry.rank ?? checkpoints[entry.label]?.rank,
+                                 step: entry.step, tokens: entry.tokens, isBase: entry.isBase, learning: nil, probeMean: nil, forgetting: nil)
+            guard let cp = checkpoints[entry.label] else {
+                notes.append("\(entry.label): not evaluated yet (run `forgetlens run`).")
+                partials.append(Partial(row: row, fingerprint: nil))
+                continue
+            }
+            for t in e.targets {
+                let (m, neg) = try catalog.primaryMetric(t)
+                row.targetScores[t] = try score(cp.fingerprint, t, metric: m, negate: neg)
+            }
+            for p in e.probes { row.probeScores[p] = try score(cp.fingerprint, p, metric: "acc", negate: false) }
+            let targets = e.targets.compactMap { row.targetScores[$0] }
+            if targets.count == e.targets.count { row.learning = Estimate.meanOfMeans(targets) }
+            let probes = e.probes.compactMap { row.probeScores[$0] }
+            if probes.count == e.probes.count { row.probeMean = Estimate.meanOfMeans(probes) }
+            if targets.count < e.targets.count || probes.count < e.probes.count {
+                notes.append("\(entry.label): some tasks are not evaluated yet (run `forgetlens run`).")
+            }
+            partials.append(Partial(row: row, fingerprint: cp.fingerprint))
+        }
+
+        // Forgetting and paired tests against the base.
+        let baseFP = partials.first?.fingerprint
+        let baseProbeMean = partials.first?.row.probeMean
+        var baseAcc: [String: [Int: Double]] = [:]
+        if let baseFP { for p in e.probes { baseAcc[p] = try accByDoc(baseFP, p) } }
+        for i in partials.indices {
+            if partials[i].row.isBase {
+                if let m = baseProbeMean { partials[i].row.forgetting = Estimate(0, stderr: m.stderr.map { _ in 0 }) }
+                continue
+            }
+            guard let fp = partials[i].fingerprint else { continue }
+            if let b = baseProbeMean, let v = partials[i].row.probeMean { partials[i].row.forgetting = Estimate.difference(b, v) }
+            var groups: [(base: [Double], variant: [Double])] = []
+            for p in e.probes {
+                guard let b = baseAcc[p], !b.isEmpty else { continue }
+                let v = try accByDoc(fp, p)
+                let docs = b.keys.filter { v[$0] != nil }.sorted()
+                guard !docs.isEmpty else { continue }
+                let bx = docs.map { b[$0]! }, vx = docs.map { v[$0]! }
+                let (dc, dd) = McNemar.discordant(base: bx, variant: vx)
+                partials[i].row.mcnemar[p] = McNemarSummary(items: docs.count, b: dc, c: dd)
+                groups.append((bx, vx))
+            }
+            if groups.count == e.probes.count {
+                partials[i].row.bootstrap = PairedBootstrap.meanDifference(groups: groups, resamples: bootstrapResamples, seed: seed)
+            }
+        }
+
+        var spectra: [SpectrumSummary] = []
+        if let baseFP, e.spectra.enabled {
+            for p in partials where !p.row.isBase {
+                guard let fp = p.fingerprint else { continue }
+                let rows = try store.spectra(base: baseFP, fingerprint: fp, variance: e.spectra.variance).values
+                for r in rows.sorted(by: { $0.tensor < $1.tensor }) {
+                    spectra.append(SpectrumSummary(variant: p.row.label, tensor: r.tensor, rank90: r.rank90,
+                                                   gaussianRank90: r.gaussianRank90, singularValues: r.singularValues))
+                }
+            }
+        }
+        if e.variants.contains(where: { $0.method == .qlora }) {
+            notes.append("QLoRA adapters are evaluated on the unquantized base (the engine has no NF4 path yet).")
+        }
+        let formatter = ISO8601DateFormatter()
+        var model = ReportModel(name: e.name, base: e.base, generated: formatter.string(from: Date()), toolVersion: toolVersion,
+                                targets: e.targets, targetMetrics: targetMetrics, probes: e.probes, itemCounts: itemCounts,
+                                fewshot: e.numFewshot ?? 0, rows: partials.map(\.row), spectra: spectra,
+                                bootstrapResamples: bootstrapResamples, notes: notes)
+        model.markFrontier()
+        return model
+    }
+}
+
+/// lm-eval-layout results.json for each checkpoint, rebuilt from the store (no model is loaded).
+public enum ResultsExport {
+    public static func results(_ e: Experiment, catalog: TaskCatalog, store: ResultsStore) throws -> [(label: String, json: String)] {
+        var out: [(String, String)] = []
+        for cp in try orderedCheckpoints(e, store: store) {
+            var results: [TaskResult] = []
+            for task in e.allTasks {
+                let limit = e.limit.limit(for: task)
+                let shots = try e.numFewshot ?? catalog.task(task).definition.numFewshot
+                let key = ResultsStore.TaskKey(fingerprint: cp.fingerprint, task: task, taskHash: try catalog.hash(task), fewshot: shots)
+                let count = try catalog.count(task, limit: limit)
+                let backend = try CachingBackend(name: cp.label, store: store, key: key, docIDs: Array(0..<count), chunkSize: count) {
+                    StoreOnlyBackend(name: "\(cp.label) (\(task))")
+                }
+                results.append(try Evaluator(backend: backend).run(try catalog.task(task), options: EvaluationOptions(limit: limit, numFewshot: shots)))
+            }
+            var modelArgs = "pretrained=\(cp.modelPath)"
+            if let a = cp.adapterPath { modelArgs += ",peft=\(a)" }
+            var config = JSONObject()
+            config["model"] = .string("forgetlens")
+            config["model_args"] = .string(modelArgs)
+            config["model_name"] = .string(cp.label)
+            config["fingerprint"] = .string(cp.fingerprint)
+            config["method"] = .string(cp.method)
+            if let r = cp.rank { config["rank"] = .int(r) }
+            if let s = cp.step { config["step"] = .int(s) }
+            config["limit"] = e.limit.defaultLimit.map { .int($0) } ?? .null
+            config["num_fewshot"] = e.numFewshot.map { .int($0) } ?? .null
+            let json = ResultsWriter.results(results, config: config, seconds: 0)
+            out.append((cp.label, json.serialized(indent: 2)))
+        }
+        return out
+    }
+
+    static func orderedCheckpoints(_ e: Experiment, store: ResultsStore) throws -> [CheckpointRecord] {
+        let byLabel = Dictionary(uniqueKeysWithValues: try store.checkpoints().map { ($0.label, $0) })
+        return try (["base"] + e.variants.map(\.label)).map { label in
+            guard let c = byLabel[label] else {
+                throw ExperimentError(file: e.file, line: nil, "\(label): not in the store yet; run `forgetlens run \(e.file)` first")
+            }
+            return c
+        }
+    }
+}

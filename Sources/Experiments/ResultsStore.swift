@@ -1,0 +1,207 @@
+import Foundation
+import GRDB
+
+/// The schema, in one place: every table and its migrations.
+enum StoreSchema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.create(table: "runs") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("tool_version", .text).notNull()
+                t.column("experiment", .text).notNull()
+                t.column("options", .text).notNull()
+                t.column("started_at", .datetime).notNull()
+                t.column("finished_at", .datetime)
+                t.column("status", .text).notNull()
+            }
+            try db.create(table: "checkpoints") { t in
+                t.primaryKey("label", .text)
+                t.column("method", .text).notNull()
+                t.column("rank", .integer)
+                t.column("step", .integer)
+                t.column("tokens", .integer)
+                t.column("model_path", .text).notNull()
+                t.column("adapter_path", .text)
+                t.column("fingerprint", .text).notNull().indexed()
+                t.column("is_base", .boolean).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+            try db.create(table: "item_results") { t in
+                t.column("fingerprint", .text).notNull()
+                t.column("task", .text).notNull()
+                t.column("task_hash", .text).notNull()
+                t.column("fewshot", .integer).notNull()
+                t.column("doc_id", .integer).notNull()
+                t.column("outcomes", .jsonText)
+                t.column("generation", .text)
+                t.column("gold", .integer)
+                t.column("target", .text)
+                t.column("metrics", .jsonText)
+                t.column("acc", .double)
+                t.column("acc_norm", .double)
+                t.primaryKey(["fingerprint", "task", "task_hash", "fewshot", "doc_id"])
+            }
+            try db.create(table: "task_results") { t in
+                t.column("fingerprint", .text).notNull()
+                t.column("task", .text).notNull()
+                t.column("task_hash", .text).notNull()
+                t.column("fewshot", .integer).notNull()
+                t.column("limit", .integer).notNull()
+                t.column("documents", .integer).notNull()
+                t.column("metrics", .jsonText).notNull()
+                t.column("computed_at", .datetime).notNull()
+                t.primaryKey(["fingerprint", "task", "task_hash", "fewshot", "limit"])
+            }
+            try db.create(table: "spectra") { t in
+                t.column("base_fingerprint", .text).notNull()
+                t.column("fingerprint", .text).notNull()
+                t.column("tensor", .text).notNull()
+                t.column("variance", .double).notNull()
+                t.column("kind", .text).notNull()
+                t.column("rows", .integer).notNull()
+                t.column("cols", .integer).notNull()
+                t.column("singular_values", .jsonText).notNull()
+                t.column("rank90", .integer).notNull()
+                t.column("gaussian_rank90", .integer).notNull()
+                t.column("stable_rank", .double).notNull()
+                t.column("effective_rank", .double).notNull()
+                t.column("frobenius_norm", .double).notNull()
+                t.column("spectral_norm", .double).notNull()
+                t.column("relative_change", .double)
+                t.primaryKey(["base_fingerprint", "fingerprint", "tensor", "variance"])
+            }
+            try db.create(table: "spectra_passes") { t in
+                t.column("base_fingerprint", .text).notNull()
+                t.column("fingerprint", .text).notNull()
+                t.column("variance", .double).notNull()
+                t.column("modules", .text).notNull()
+                t.column("tensors", .integer).notNull()
+                t.primaryKey(["base_fingerprint", "fingerprint", "variance", "modules"])
+            }
+        }
+        return m
+    }
+}
+
+/// One SQLite database per experiment (WAL): every finished unit of work is its own transaction,
+/// so a killed run loses at most the unit in flight.
+public final class ResultsStore: @unchecked Sendable {
+    public let path: String
+    let db: DatabasePool
+
+    public init(path: String) throws {
+        self.path = path
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        do {
+            db = try DatabasePool(path: path, configuration: config)  // a pool is always in WAL mode
+            try StoreSchema.migrator.migrate(db)
+        } catch let e as DatabaseError {
+            throw ExperimentError(file: path, line: nil, "cannot open the results store: \(e.message ?? e.description)")
+        }
+    }
+
+    /// Opens an existing store read-only-ish (fails if it does not exist).
+    public static func existing(path: String) throws -> ResultsStore {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ExperimentError(file: path, line: nil, "no results store yet: run `forgetlens run` on the experiment first")
+        }
+        return try ResultsStore(path: path)
+    }
+
+    // MARK: runs and checkpoints
+
+    public func beginRun(toolVersion: String, experiment: String, options: String) throws -> Int64 {
+        try db.write { db in
+            var r = RunRecord(id: nil, toolVersion: toolVersion, experiment: experiment, options: options, startedAt: Date(), finishedAt: nil, status: "running")
+            try r.insert(db)
+            return r.id!
+        }
+    }
+
+    public func finishRun(_ id: Int64, status: String) throws {
+        try db.write { db in
+            if var r = try RunRecord.fetchOne(db, key: id) {
+                r.finishedAt = Date()
+                r.status = status
+                try r.update(db)
+            }
+        }
+    }
+
+    public func runs() throws -> [RunRecord] { try db.read { try RunRecord.order(Column("id")).fetchAll($0) } }
+
+    public func save(_ c: CheckpointRecord) throws { try db.write { try c.save($0) } }
+    public func checkpoints() throws -> [CheckpointRecord] { try db.read { try CheckpointRecord.fetchAll($0) } }
+    public func checkpoint(label: String) throws -> CheckpointRecord? { try db.read { try CheckpointRecord.fetchOne($0, key: label) } }
+
+    // MARK: items
+
+    public struct TaskKey: Sendable, Hashable {
+        public var fingerprint: String
+        public var task: String
+        public var taskHash: String
+        public var fewshot: Int
+        public init(fingerprint: String, task: String, taskHash: String, fewshot: Int) {
+            self.fingerprint = fingerprint; self.task = task; self.taskHash = taskHash; self.fewshot = fewshot
+        }
+        var filter: SQLExpression {
+            Column("fingerprint") == fingerprint && Column("task") == task && Column("task_hash") == taskHash && Column("fewshot") == fewshot
+        }
+    }
+
+    /// Stored items of a task with doc_id < limit (nil: all), by doc id.
+    public func items(_ key: TaskKey, below limit: Int? = nil) throws -> [Int: ItemRecord] {
+        try db.read { db in
+            var q = ItemRecord.filter(key.filter)
+            if let limit { q = q.filter(Column("doc_id") < limit) }
+            return Dictionary(uniqueKeysWithValues: try q.fetchAll(db).map { ($0.docId, $0) })
+        }
+    }
+
+    /// Saves a chunk of items in one transaction.
+    public func save(items: [ItemRecord]) throws {
+        guard !items.isEmpty else { return }
+        try db.write { db in for i in items { try i.save(db) } }
+    }
+
+    public func save(_ r: TaskResultRecord) throws { try db.write { try r.save($0) } }
+
+    public func taskResult(_ key: TaskKey, limit: Int) throws -> TaskResultRecord? {
+        try db.read { try TaskResultRecord.filter(key.filter && Column("limit") == limit).fetchOne($0) }
+    }
+
+    // MARK: spectra
+
+    public func spectra(base: String, fingerprint: String, variance: Double) throws -> [String: SpectrumRecord] {
+        try db.read { db in
+            let rows = try SpectrumRecord.filter(Column("base_fingerprint") == base && Column("fingerprint") == fingerprint && Column("variance") == variance).fetchAll(db)
+            return Dictionary(rows.map { ($0.tensor, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    public func save(_ s: SpectrumRecord) throws { try db.write { try s.save($0) } }
+
+    public func spectraPass(base: String, fingerprint: String, variance: Double, modules: String) throws -> SpectraPassRecord? {
+        try db.read { try SpectraPassRecord.filter(Column("base_fingerprint") == base && Column("fingerprint") == fingerprint && Column("variance") == variance && Column("modules") == modules).fetchOne($0) }
+    }
+
+    public func save(_ p: SpectraPassRecord) throws { try db.write { try p.save($0) } }
+
+    /// Every stored item and task result (for exports and tests).
+    public func allItems() throws -> [ItemRecord] { try db.read { try ItemRecord.fetchAll($0) } }
+    public func allTaskResults() throws -> [TaskResultRecord] { try db.read { try TaskResultRecord.fetchAll($0) } }
+
+    /// Row counts per table (for progress checks and tests).
+    public func counts() throws -> [String: Int] {
+        try db.read { db in
+            var out: [String: Int] = [:]
+            for t in ["runs", "checkpoints", "item_results", "task_results", "spectra"] {
+                out[t] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(t)") ?? 0
+            }
+            return out
+        }
+    }
+}

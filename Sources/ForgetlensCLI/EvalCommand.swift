@@ -1,0 +1,135 @@
+import ArgumentParser
+import Checkpoints
+import Engine
+import Evaluation
+import Foundation
+import Tokenizers
+
+/// `forgetlens eval`: score a checkpoint on tasks, as lm-evaluation-harness does, item by item.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a model (optionally with a LoRA adapter) on tasks; writes lm-eval-compatible results.json.",
+        discussion: """
+        Tasks are the YAML definitions in the tasks directory (`forgetlens tasks` lists them). Prompts,
+        tokenization and metrics follow lm-evaluation-harness 0.4.x (HF backend, float32): the
+        per-item log-likelihoods and decisions match it. OUTPUT/results.json has lm-eval's layout;
+        with --log-samples, OUTPUT/samples_<task>.jsonl holds one line per document as lm-eval
+        writes them. Files are written atomically at the end; on any error nothing is written.
+        """
+    )
+
+    @Option(help: "Model directory (config.json, safetensors weights, tokenizer.json).")
+    var model: String
+
+    @Option(help: "PEFT LoRA/DoRA adapter directory for the model.")
+    var adapter: String?
+
+    @Flag(help: "Apply the adapter unmerged (base GEMM + s*B(Ax)) instead of merging it at load.")
+    var unmerged = false
+
+    @Option(help: "Comma-separated task names (see `forgetlens tasks`).")
+    var tasks: String
+
+    @Option(help: "Evaluate only the first N documents of each task (lm-eval's --limit).")
+    var limit: Int?
+
+    @Option(name: .customLong("num-fewshot"), help: "Few-shot examples per prompt (seeded random sample, lm-eval's default sampler with seed 1234).")
+    var numFewshot: Int?
+
+    @Option(help: "Directory for results.json (and samples_<task>.jsonl).")
+    var output: String
+
+    @Flag(name: .customLong("log-samples"), help: "Also write OUTPUT/samples_<task>.jsonl, one line per document.")
+    var logSamples = false
+
+    @Option(name: .customLong("batch-size"), help: "Requests per engine call (a question's choices always go together).")
+    var batchSize: Int = 64
+
+    @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice).")
+    var threads: Int?
+
+    @Option(name: .customLong("tasks-dir"), help: "Directory of task definitions (default: $FORGETLENS_TASKS, ./tasks, or the tasks/ next to the executable).")
+    var tasksDir: String?
+
+    func validate() throws {
+        if unmerged && adapter == nil { throw ValidationError("--unmerged needs --adapter DIR") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let numFewshot, numFewshot < 0 { throw ValidationError("--num-fewshot must be 0 or more") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if taskNames.isEmpty { throw ValidationError("--tasks needs at least one task name") }
+    }
+
+    var taskNames: [String] {
+        tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func run() throws {
+        let start = Date()
+        guard let dir = tasksDir ?? TaskRegistry.defaultDirectory() else {
+            throw CLIError("no tasks directory found: pass --tasks-dir DIR or set FORGETLENS_TASKS")
+        }
+        let registry = try TaskRegistry(directory: dir)
+        // Every task and its data first: a bad name or file fails before the model loads.
+        let loaded = try taskNames.map { try EvaluationTask(definition: try registry.definition($0)) }
+
+        let modelDir = try ModelDirectory(path: model)
+        let lora = try adapter.map { try LoRAAdapter(path: $0, base: modelDir.tensors) }
+        if let lora, !lora.unmatchedKeys.isEmpty {
+            throw CLIError("\(adapter!): \(lora.unmatchedKeys.count) adapter tensors match no weight of \(model) (adapter for another base model?): \(lora.unmatchedKeys.prefix(3).joined(separator: ", "))")
+        }
+        if let lora, let adapter, let base = lora.config.baseModelNameOrPath,
+           URL(fileURLWithPath: base).lastPathComponent != URL(fileURLWithPath: model).standardized.lastPathComponent {
+            // PEFT records the base's name, not its identity: a renamed copy is fine, so only warn
+            FileHandle.standardError.write(Data("forgetlens: warning: \(adapter) was trained on '\(base)', evaluating it on \(model)\n".utf8))
+        }
+        var config = JSONObject()
+        config["model"] = .string("forgetlens")
+        config["model_args"] = .string("pretrained=\(model)" + (adapter.map { ",peft=\($0)" } ?? "") + ",dtype=float32")
+        config["model_path"] = .string(model)
+        config["adapter"] = adapter.map(JSONValue.string) ?? .null
+        config["adapter_mode"] = adapter == nil ? .null : .string(unmerged ? "unmerged" : "merged")
+        config["model_fingerprint"] = .string(try Fingerprint.of(model: modelDir))
+        config["adapter_fingerprint"] = try lora.map { .string(try Fingerprint.of(adapter: $0)) } ?? .null
+        config["batch_size"] = .int(batchSize)
+        config["device"] = .string("cpu")
+        config["limit"] = limit.map(JSONValue.int) ?? .null
+        config["num_fewshot"] = numFewshot.map(JSONValue.int) ?? .null
+        config["fewshot_seed"] = .int(FewShotSampler.defaultSeed)
+
+        let tokURL = URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json")
+        guard FileManager.default.fileExists(atPath: tokURL.path) else {
+            throw CLIError("\(model): no tokenizer.json in the model directory (needed to tokenize prompts)")
+        }
+        let lm = try LanguageModel(model: modelDir, adapter: lora, mode: unmerged ? .unmerged : .merged, threads: threads)
+        let backend = try NativeBackend.load(tokenizer: tokURL, model: lm, name: model, batchSize: batchSize)
+        let evaluator = Evaluator(backend: backend)
+        let options = EvaluationOptions(limit: limit, numFewshot: numFewshot)
+
+        var results: [TaskResult] = []
+        for task in loaded {
+            let bar = ProgressBar(label: task.name)
+            let r = try evaluator.run(task, options: options) { done, total in bar.update(done: done, total: total) }
+            results.append(r)
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let resultsJSON = ResultsWriter.results(results, config: config, seconds: seconds).serialized(indent: 2) + "\n"
+        let outDir = URL(fileURLWithPath: output)
+        if logSamples {
+            for r in results {
+                try ResultsWriter.writeAtomically(ResultsWriter.samples(r), to: outDir.appendingPathComponent("samples_\(r.task.name).jsonl").path)
+            }
+        }
+        try ResultsWriter.writeAtomically(resultsJSON, to: outDir.appendingPathComponent("results.json").path)
+
+        var table = TextTable(header: ["task", "n", "metric", "value", "stderr"], numeric: [1, 3, 4])
+        for r in results {
+            for a in r.aggregates {
+                table.rows.append([r.task.name, "\(r.documents.count)", a.metric, String(format: "%.4f", a.value), a.stderr.map { String(format: "%.4f", $0) } ?? "N/A"])
+            }
+        }
+        print(table.render(), terminator: "")
+        print(String(format: "wrote %@ (%.1f s)", outDir.appendingPathComponent("results.json").path, seconds))
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Reports
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write OUTPUT/index.html (tradeoff, forgetting, spectra figures; self-contained) and OUTPUT/summary.md from the results store.",
+        discussion: """
+        Learning = mean over targets of each task's primary metric (acc, exact_match or -bits_per_byte);
+        probe mean = mean acc over probes; forgetting = base probe mean - variant probe mean. Each carries its
+        standard error (sqrt(sum se^2)/k). Paired tests against the base use the same items: McNemar's exact
+        test per probe and a seeded paired bootstrap of the probe-mean difference.
+        """
+    )
+
+    @Argument(help: "The experiment file (YAML).")
+    var file: String
+
+    @Option(help: "Paired bootstrap resamples.")
+    var bootstrap: Int = 10_000
+
+    @Option(help: "Seed of the paired bootstrap.")
+    var seed: UInt64 = 20240605
+
+    func validate() throws {
+        guard bootstrap > 0 else { throw ValidationError("--bootstrap must be positive.") }
+    }
+
+    func run() throws {
+        let (experiment, catalog) = try ExperimentContext.load(file)
+        let store = try ResultsStore.existing(path: experiment.storePath)
+        let model = try ExperimentSummary.build(experiment, catalog: catalog, store: store, toolVersion: ExperimentContext.toolVersion,
+                                                bootstrapResamples: bootstrap, seed: seed)
+        let dir = URL(fileURLWithPath: experiment.output)
+        let html = dir.appendingPathComponent("index.html").path, md = dir.appendingPathComponent("summary.md").path
+        try AtomicFile.write(Data(HTMLReport.render(model).utf8), to: html)
+        let summary = SummaryTable.markdown(model)
+        try AtomicFile.write(Data(summary.utf8), to: md)
+        print(summary, terminator: "")
+        print("\nWrote \(html) and \(md)")
+    }
+}

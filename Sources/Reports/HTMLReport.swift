@@ -1,0 +1,216 @@
+import Foundation
+
+/// reports/NAME/index.html: one self-contained page (inline CSS and SVG, no scripts, no network).
+public enum HTMLReport {
+    public static func render(_ model: ReportModel) -> String {
+        var html = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <title>\(SVG.escape(model.name)) — forgetlens report</title>
+        <style>
+        body { font-family: Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1320px; color: #222; padding: 0 16px; }
+        h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+        .meta { color: #666; font-size: 13px; } .note { color: #555; font-size: 13px; max-width: 980px; }
+        table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
+        th, td { border-bottom: 1px solid #e3e3e3; padding: 4px 8px; text-align: right; white-space: nowrap; }
+        th { background: #f6f6f6; } td.l, th.l { text-align: left; }
+        tr.base td { background: #fffbe6; } tr.frontier td:first-child { font-weight: bold; }
+        .grid { display: flex; flex-wrap: wrap; gap: 12px; } .fig { margin: 8px 0; }
+        </style></head><body>
+        <h1>\(SVG.escape(model.name)): what the fine-tunes learned and forgot</h1>
+        <div class="meta">base <code>\(SVG.escape(model.base))</code> · \(model.variants.count) variants · targets \(SVG.escape(model.targets.joined(separator: ", "))) · probes \(SVG.escape(model.probes.joined(separator: ", "))) · \(model.fewshot)-shot · generated \(SVG.escape(model.generated)) by forgetlens \(SVG.escape(model.toolVersion))</div>
+
+        """
+        html += "<h2>Learning–forgetting tradeoff</h2>\n<div class=\"fig\">\(tradeoff(model).render(width: 1100, height: 560))</div>\n"
+        html += "<p class=\"note\">x: mean accuracy over the forgetting probes (right = less forgetting); y: mean target score "
+        html += "(\(SVG.escape(model.targets.map { "\($0): \(model.targetMetrics[$0] ?? "?")" }.joined(separator: ", ")))). "
+        html += "Lines join a method's checkpoints in training-step order; bars are ±1 standard error; the dashed line is the Pareto frontier "
+        html += "(learning up, forgetting down); the star is the base model.</p>\n"
+        html += "<h2>Summary</h2>\n" + summaryTable(model)
+        html += "<h2>Forgetting per probe</h2>\n<div class=\"fig\">\(forgettingBars(model).render(width: 1100, height: 380))</div>\n"
+        html += "<p class=\"note\">base accuracy − variant accuracy on each probe (positive = forgotten), ± standard error (independent; the paired tests are in the table below).</p>\n"
+        html += "<h2>Paired significance against the base</h2>\n" + significanceTable(model)
+        if !model.targets.isEmpty {
+            html += "<h2>Target scores</h2>\n<div class=\"fig\">\(targetBars(model).render(width: 1100, height: 340))</div>\n"
+        }
+        let rankCharts = rankByLayer(model)
+        if !rankCharts.isEmpty {
+            html += "<h2>Rank of the weight change by layer</h2>\n<p class=\"note\">rank90 of Δ (smallest k whose top-k singular values hold 90% of ‖Δ‖²_F) per layer and module; dashed: the same rank for an i.i.d. Gaussian matrix of that shape (Marchenko–Pastur), the \"unstructured\" reference.</p>\n"
+            html += sharedLegend(rankCharts) + "<div class=\"grid\">"
+            html += rankCharts.map { "<div>\($0.render(width: 430, height: 280))</div>" }.joined(separator: "\n") + "</div>\n"
+        }
+        let spectraCharts = spectra(model)
+        if !spectraCharts.isEmpty {
+            html += "<h2>Singular value spectra</h2>\n<p class=\"note\">Singular values of Δ (log scale) for a few tensors, every variant against the base.</p>\n"
+            html += sharedLegend(spectraCharts) + "<div class=\"grid\">"
+            html += spectraCharts.map { "<div>\($0.render(width: 430, height: 280))</div>" }.joined(separator: "\n") + "</div>\n"
+        }
+        if !model.notes.isEmpty {
+            html += "<h2>Notes</h2><ul class=\"note\">" + model.notes.map { "<li>\(SVG.escape($0))</li>" }.joined() + "</ul>\n"
+        }
+        html += "</body></html>\n"
+        return html
+    }
+
+    // MARK: figures
+
+    public static func tradeoff(_ model: ReportModel) -> TradeoffChart {
+        var bySeries: [(String, [VariantRow])] = []
+        for r in model.variants where r.probeMean != nil && r.learning != nil {
+            if let i = bySeries.firstIndex(where: { $0.0 == r.seriesName }) { bySeries[i].1.append(r) } else { bySeries.append((r.seriesName, [r])) }
+        }
+        func point(_ r: VariantRow) -> TradeoffPoint {
+            TradeoffPoint(x: r.probeMean!.value, y: r.learning!.value, xErr: r.probeMean!.stderr, yErr: r.learning!.stderr,
+                          step: r.step.map(Double.init), label: r.label)
+        }
+        let series = bySeries.map { name, rows in
+            TradeoffSeries(name: name, points: rows.sorted { ($0.step ?? 0, $0.label) < ($1.step ?? 0, $1.label) }.map(point))
+        }
+        let base = model.baseRow.flatMap { $0.probeMean != nil && $0.learning != nil ? point($0) : nil }
+        let frontier = model.variants.filter { $0.onFrontier && $0.probeMean != nil && $0.learning != nil }.map(point)
+        return TradeoffChart(title: "Learning vs. probe accuracy", xTitle: "probe mean accuracy (higher = less forgetting)",
+                             yTitle: "learning (target score)", series: series, base: base, frontier: frontier)
+    }
+
+    static let baseColor = "#9e9e9e"
+
+    /// Colour of a checkpoint in every per-variant figure: the base grey, variants the palette in experiment order.
+    static func colors(_ labels: [String], _ model: ReportModel) -> [String] {
+        let variants = model.variants.map(\.label)
+        return labels.map { l in variants.firstIndex(of: l).map(Palette.color) ?? baseColor }
+    }
+
+    public static func forgettingBars(_ model: ReportModel) -> GroupedBarChart {
+        let categories = model.probes + ["probe mean"]
+        let base = model.baseRow
+        let values: [[Estimate?]] = model.variants.map { v in
+            model.probes.map { p -> Estimate? in
+                guard let b = base?.probeScores[p], let s = v.probeScores[p] else { return nil }
+                return Estimate.difference(b, s)
+            } + [v.forgetting]
+        }
+        return GroupedBarChart(title: "Forgetting (base − variant accuracy)", yTitle: "forgetting", categories: categories,
+                               series: model.variants.map(\.label), values: values, colors: colors(model.variants.map(\.label), model))
+    }
+
+    public static func targetBars(_ model: ReportModel) -> GroupedBarChart {
+        GroupedBarChart(title: "Target score per task", yTitle: "score", categories: model.targets,
+                        series: model.rows.map(\.label), values: model.rows.map { r in model.targets.map { r.targetScores[$0] } },
+                        colors: colors(model.rows.map(\.label), model))
+    }
+
+    /// One panel per variant: rank90 by layer, a line per module, the Gaussian reference dashed.
+    public static func rankByLayer(_ model: ReportModel) -> [LineChart] {
+        let variants = orderedVariants(model)
+        return variants.compactMap { label in
+            let entries = model.spectra.filter { $0.variant == label }
+            var modules: [String] = []
+            var points: [String: [(Double, Double)]] = [:], gauss: [String: [(Double, Double)]] = [:]
+            for e in entries {
+                let (layer, module) = SpectrumSummary.layerAndModule(e.tensor)
+                guard let layer else { continue }
+                if points[module] == nil { modules.append(module) }
+                points[module, default: []].append((Double(layer), Double(e.rank90)))
+                gauss[module, default: []].append((Double(layer), Double(e.gaussianRank90)))
+            }
+            guard !modules.isEmpty else { return nil }
+            modules.sort()
+            var series: [LineSeries] = []
+            // Modules sharing a shape share a Gaussian reference: draw each distinct reference once.
+            var drawnReferences: [[Double]] = []
+            for (i, m) in modules.enumerated() {
+                series.append(LineSeries(name: m, points: points[m]!.sorted { $0.0 < $1.0 }, colorIndex: i))
+                let ref = gauss[m]!.sorted { $0.0 < $1.0 }
+                let key = ref.map(\.1)
+                if !drawnReferences.contains(key) {
+                    series.append(LineSeries(name: "Gaussian reference (i.i.d., same shape)", points: ref, colorIndex: i, dashed: true,
+                                             markers: false, inLegend: drawnReferences.isEmpty, color: "#888888"))
+                    drawnReferences.append(key)
+                }
+            }
+            return LineChart(title: label, xTitle: "layer", yTitle: "rank90 of Δ", series: series, showLegend: false)
+        }
+    }
+
+    /// Up to four tensors (present for most variants; first and last layer of the first attention
+    /// and MLP modules), one line per variant.
+    public static func spectra(_ model: ReportModel, maxTensors: Int = 4) -> [LineChart] {
+        let variants = orderedVariants(model)
+        var counts: [String: Int] = [:]
+        for e in model.spectra { counts[e.tensor, default: 0] += 1 }
+        let names = counts.keys.sorted()
+        let layered = names.compactMap { n -> (String, Int, String)? in
+            let (l, m) = SpectrumSummary.layerAndModule(n)
+            return l.map { (n, $0, m) }
+        }
+        var chosen: [String] = []
+        if !layered.isEmpty {
+            let layers = layered.map(\.1)
+            let (first, last) = (layers.min()!, layers.max()!)
+            let modules = Array(Set(layered.map(\.2))).sorted()
+            let attention = modules.first { $0.contains("attn") || $0.contains("attention") }
+            let mlp = modules.first { $0.contains("mlp") || $0.contains("ffn") || $0.contains("feed_forward") }
+            for m in [attention, mlp].compactMap({ $0 }) {
+                for l in [first, last] {
+                    if let n = layered.first(where: { $0.1 == l && $0.2 == m })?.0, !chosen.contains(n) { chosen.append(n) }
+                }
+            }
+        }
+        if chosen.isEmpty { chosen = Array(names.sorted { counts[$0]! > counts[$1]! }.prefix(maxTensors)) }
+        return chosen.prefix(maxTensors).map { tensor in
+            let series = variants.enumerated().compactMap { i, v -> LineSeries? in
+                guard let e = model.spectra.first(where: { $0.variant == v && $0.tensor == tensor }) else { return nil }
+                return LineSeries(name: v, points: e.singularValues.enumerated().map { (Double($0.offset + 1), $0.element) },
+                                  colorIndex: i, markers: false, color: colors([v], model)[0])
+            }
+            let short = tensor.hasSuffix(".weight") ? String(tensor.dropLast(7)) : tensor
+            return LineChart(title: short, xTitle: "index i", yTitle: "σ_i", series: series, logY: true, showLegend: false)
+        }
+    }
+
+    /// One legend for a grid of charts: every distinct entry once.
+    static func sharedLegend(_ charts: [LineChart]) -> String {
+        var entries: [(label: String, color: String, mark: Legend.Mark)] = []
+        for c in charts {
+            for e in c.legend.entries where !entries.contains(where: { $0.label == e.label }) { entries.append(e) }
+        }
+        return "<div class=\"fig\">" + Legend(entries: entries).render(width: 1300) + "</div>"
+    }
+
+    static func orderedVariants(_ model: ReportModel) -> [String] {
+        let withSpectra = Set(model.spectra.map(\.variant))
+        return model.variants.map(\.label).filter { withSpectra.contains($0) }
+    }
+
+    // MARK: tables
+
+    static func summaryTable(_ model: ReportModel) -> String {
+        var out = "<table><tr>" + SummaryTable.header.enumerated().map { "<th class=\"\($0.offset < 2 || $0.offset == 7 ? "l" : "")\">\(SVG.escape($0.element))</th>" }.joined() + "</tr>\n"
+        for r in model.rows {
+            let cls = r.isBase ? "base" : (r.onFrontier ? "frontier" : "")
+            out += "<tr class=\"\(cls)\">" + SummaryTable.cells(r, probes: model.probes).enumerated().map {
+                "<td class=\"\($0.offset < 2 || $0.offset == 7 ? "l" : "")\">\(SVG.escape($0.element))</td>"
+            }.joined() + "</tr>\n"
+        }
+        return out + "</table>\n<p class=\"note\">± one standard error. Frontier rows in bold. Items per task: \(SVG.escape(model.itemCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))).</p>\n"
+    }
+
+    static func significanceTable(_ model: ReportModel) -> String {
+        var out = "<table><tr><th class=\"l\">variant</th>"
+        for p in model.probes { out += "<th>\(SVG.escape(p)): b / c</th><th>McNemar p</th>" }
+        out += "<th>Δ probe mean (bootstrap 95% CI)</th><th>bootstrap p</th></tr>\n"
+        for v in model.variants {
+            out += "<tr><td class=\"l\">\(SVG.escape(v.label))</td>"
+            for p in model.probes {
+                if let m = v.mcnemar[p] { out += "<td>\(m.b) / \(m.c)</td><td>\(PValue.format(m.pValue))</td>" } else { out += "<td>n/a</td><td>n/a</td>" }
+            }
+            if let b = v.bootstrap {
+                out += String(format: "<td>%+.4f (%+.4f .. %+.4f)</td><td>%@</td>", b.difference, b.low, b.high, PValue.format(b.pValue))
+            } else { out += "<td>n/a</td><td>n/a</td>" }
+            out += "</tr>\n"
+        }
+        out += "</table>\n<p class=\"note\">b: items the base answered correctly and the variant did not; c: the reverse. McNemar: exact two-sided binomial test of b against b + c. "
+        out += "Bootstrap: \(model.bootstrapResamples) paired resamples of items within each probe (seeded), difference variant − base of the probe mean.</p>\n"
+        return out
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+
+/// McNemar's exact test of one probe: b = base right / variant wrong, c = the reverse.
+public struct McNemarSummary: Codable, Sendable, Equatable {
+    public var items: Int
+    public var b: Int
+    public var c: Int
+    public var pValue: Double
+    public init(items: Int, b: Int, c: Int) {
+        self.items = items; self.b = b; self.c = c
+        pValue = McNemar.exactPValue(b: b, c: c)
+    }
+}
+
+/// One row of the summary: the base or a variant, with everything computed from the store.
+public struct VariantRow: Codable, Sendable {
+    public var label: String
+    public var method: String
+    public var rank: Int?
+    public var step: Int?
+    public var tokens: Int?
+    public var isBase: Bool
+    /// Mean over target tasks of their primary metric.
+    public var learning: Estimate?
+    /// Mean over probes of acc.
+    public var probeMean: Estimate?
+    /// base probe mean - this probe mean (0 for the base).
+    public var forgetting: Estimate?
+    /// Primary metric per target task and acc per probe.
+    public var targetScores: [String: Estimate]
+    public var probeScores: [String: Estimate]
+    /// Paired tests against the base on the same items (nil for the base or without items).
+    public var mcnemar: [String: McNemarSummary]
+    public var bootstrap: BootstrapResult?
+    public var onFrontier = false
+
+    public init(label: String, method: String, rank: Int? = nil, step: Int? = nil, tokens: Int? = nil, isBase: Bool,
+                learning: Estimate?, probeMean: Estimate?, forgetting: Estimate?,
+                targetScores: [String: Estimate] = [:], probeScores: [String: Estimate] = [:],
+                mcnemar: [String: McNemarSummary] = [:], bootstrap: BootstrapResult? = nil) {
+        self.label = label; self.method = method; self.rank = rank; self.step = step; self.tokens = tokens; self.isBase = isBase
+        self.learning = learning; self.probeMean = probeMean; self.forgetting = forgetting
+        self.targetScores = targetScores; self.probeScores = probeScores; self.mcnemar = mcnemar; self.bootstrap = bootstrap
+    }
+
+    /// "full", "lora r=8": the series a variant belongs to in the tradeoff plot.
+    public var seriesName: String {
+        if isBase { return "base" }
+        if let rank { return "\(method) r=\(rank)" }
+        return method
+    }
+
+    /// Value of a Pareto objective: learning, forgetting, probe_mean, or a task's score.
+    public func objective(_ name: String) -> Estimate? {
+        switch name {
+        case "learning": return learning
+        case "forgetting": return forgetting
+        case "probe_mean": return probeMean
+        default: return targetScores[name] ?? probeScores[name]
+        }
+    }
+}
+
+/// One tensor's spectrum of one variant against the base.
+public struct SpectrumSummary: Codable, Sendable {
+    public var variant: String
+    public var tensor: String
+    public var rank90: Int
+    public var gaussianRank90: Int
+    public var singularValues: [Double]
+    public init(variant: String, tensor: String, rank90: Int, gaussianRank90: Int, singularValues: [Double]) {
+        self.variant = variant; self.tensor = tensor; self.rank90 = rank90; self.gaussianRank90 = gaussianRank90; self.singularValues = singularValues
+    }
+
+    /// (layer, module) from a HF tensor name: "model.layers.3.self_attn.q_proj.weight" -> (3, "self_attn.q_proj").
+    public static func layerAndModule(_ name: String) -> (layer: Int?, module: String) {
+        var parts = name.split(separator: ".").map(String.init)
+        if parts.last == "weight" { parts.removeLast() }
+        for (i, p) in parts.enumerated() where ["layers", "h", "layer", "blocks"].contains(p) && i + 1 < parts.count {
+            if let layer = Int(parts[i + 1]) { return (layer, parts[(i + 2)...].joined(separator: ".")) }
+        }
+        return (nil, parts.joined(separator: "."))
+    }
+}
+
+/// Everything a report shows; built by Experiments from the store, rendered here.
+public struct ReportModel: Codable, Sendable {
+    public var name: String
+    public var base: String
+    public var generated: String
+    public var toolVersion: String
+    public var targets: [String]
+    /// Primary metric per target (acc, exact_match, -bits_per_byte).
+    public var targetMetrics: [String: String]
+    public var probes: [String]
+    /// Documents evaluated per task.
+    public var itemCounts: [String: Int]
+    public var fewshot: Int
+    public var rows: [VariantRow]
+    public var spectra: [SpectrumSummary]
+    public var bootstrapResamples: Int
+    public var notes: [String]
+
+    public init(name: String, base: String, generated: String, toolVersion: String, targets: [String], targetMetrics: [String: String],
+                probes: [String], itemCounts: [String: Int], fewshot: Int, rows: [VariantRow], spectra: [SpectrumSummary],
+                bootstrapResamples: Int, notes: [String] = []) {
+        self.name = name; self.base = base; self.generated = generated; self.toolVersion = toolVersion; self.targets = targets
+        self.targetMetrics = targetMetrics; self.probes = probes; self.itemCounts = itemCounts; self.fewshot = fewshot
+        self.rows = rows; self.spectra = spectra; self.bootstrapResamples = bootstrapResamples; self.notes = notes
+    }
+
+    public var baseRow: VariantRow? { rows.first(where: \.isBase) }
+    public var variants: [VariantRow] { rows.filter { !$0.isBase } }
+
+    /// Marks the variants on the (learning max, forgetting min) frontier, or the given objectives.
+    public mutating func markFrontier(_ objectives: [Objective] = [Objective("learning", .max), Objective("forgetting", .min)]) {
+        let candidates = rows.indices.filter { !rows[$0].isBase }
+        let points = candidates.map { i in objectives.map { rows[i].objective($0.name)?.value ?? .nan } }
+        let onFrontier = Set(Pareto.frontier(points, directions: objectives.map(\.direction)).map { candidates[$0] })
+        for i in rows.indices { rows[i].onFrontier = onFrontier.contains(i) }
+    }
+}
+
+/// p-values as people read them.
+public enum PValue {
+    public static func format(_ p: Double) -> String {
+        if p < 0.001 { return "<0.001" }
+        if p >= 0.995 { return "1.00" }
+        return p < 0.01 ? String(format: "%.3f", p) : String(format: "%.2f", p)
+    }
+}

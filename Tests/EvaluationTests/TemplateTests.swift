@@ -1,0 +1,62 @@
+@testable import Evaluation
+import XCTest
+
+final class TemplateTests: XCTestCase {
+    let arc: JSONObject = {
+        guard case .object(let o) = try! JSONValue.parse(#"{"question": "Which?", "choices": {"text": ["a", "b c"], "label": ["A", "B"]}, "answerKey": "B", "label": "2", "support": "  s ", "flag": true}"#) else { fatalError() }
+        return o
+    }()
+
+    func render(_ t: String) throws -> String { try Template(t).render(arc) }
+    func value(_ t: String) throws -> JSONValue { try Template(t).value(arc) }
+
+    func testLMEvalTemplates() throws {
+        XCTAssertEqual(try render("Question: {{question}}\nAnswer:"), "Question: Which?\nAnswer:")
+        XCTAssertEqual(try value("{{choices.label.index(answerKey)}}"), .int(1))
+        XCTAssertEqual(try value("{{choices.label.index(answerKey.lstrip())}}"), .int(1))
+        XCTAssertEqual(try value("{{choices.text}}"), .array(["a", "b c"]))
+        XCTAssertEqual(try value("{{[question, answerKey]}}"), .array(["Which?", "B"]))
+        XCTAssertEqual(try value("{{ (label|int) - 1 }}"), .int(1))
+        XCTAssertEqual(try render("{{support.lstrip()}}|"), "s |")
+        XCTAssertEqual(try render("{{ question.strip() }} {{choices['text'][1]}}"), "Which? b c")
+        XCTAssertEqual(try render("{{flag|int}} {{flag}}"), "1 True")
+        XCTAssertEqual(try render("{{choices.text}}"), "['a', 'b c']")  // Jinja renders Python's repr
+        XCTAssertEqual(try render("{{question|upper}}{{question|length}}"), "WHICH?6")
+        XCTAssertEqual(try render("{{choices.text|join(', ')}}"), "a, b c")
+        XCTAssertEqual(try render("{{choices.text[-1]|capitalize}}"), "B c")
+    }
+
+    func testMissingFieldIsNamed() {
+        XCTAssertThrowsError(try render("{{nope}}")) { XCTAssertEqual($0 as? TemplateError, .missingField("nope")) }
+        XCTAssertThrowsError(try render("{{choices.nope}}")) { XCTAssertEqual($0 as? TemplateError, .missingField("choices.nope")) }
+        XCTAssertThrowsError(try Template("{{ x | nofilter }}"))
+        XCTAssertThrowsError(try Template("{{ x "))
+    }
+
+    func testPythonStringRules() {
+        XCTAssertEqual(PythonString.capitalize("the LADY"), "The lady")  // str.capitalize lowers the rest
+        XCTAssertEqual(PythonString.strip("\u{a0} x \n"), "x")
+        XCTAssertEqual(PythonString.regexWordCount(" a  b\nc "), 5)  // len(re.split(r"\s+", s))
+        XCTAssertEqual(PythonRepr.quoted("it's"), "\"it's\"")
+        XCTAssertEqual(PythonRepr.float(-60.217742919921875), "-60.217742919921875")
+        XCTAssertEqual(PythonRepr.float(1.0), "1.0")
+    }
+
+    func testHellaSwagPreprocess() {
+        XCTAssertEqual(HellaSwagFunctions.preprocess(" How to x [title] Do y [step] now  ok "), "How to x. Do y now ok")
+        XCTAssertEqual(HellaSwagFunctions.preprocess("a [b] c"), "a c")
+    }
+
+    func testPythonRandomSample() {
+        // random.Random(1234).sample(range(10), 3), then range(570) k=4, then range(100) k=7
+        var r = PythonRandom(seed: 1234)
+        XCTAssertEqual(r.sample(count: 10, k: 3), [7, 1, 0])
+        XCTAssertEqual(r.sample(count: 570, k: 4), [92, 35, 85, 100])
+        XCTAssertEqual(r.sample(count: 100, k: 7), [98, 45, 30, 2, 3, 44, 82])
+    }
+
+    func testSHA256() {
+        XCTAssertEqual(SHA256.hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex("0"), "5feceb66ffc86f38d952786c6d696c79c2dbc239dd4e91b46729d73a27fb57e9")  // lm-eval's target_hash of 0
+    }
+}

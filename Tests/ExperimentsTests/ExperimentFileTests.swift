@@ -1,0 +1,113 @@
+import Experiments
+import Foundation
+import TestSupport
+import XCTest
+
+final class ExperimentFileTests: XCTestCase {
+    var dir: URL!
+    let known: Set<String> = ["basic_arithmetic", "hellaswag", "winogrande", "arc_challenge"]
+
+    override func setUpWithError() throws {
+        dir = Fixtures.temporaryDirectory("experiment-file")
+        let fm = FileManager.default
+        for d in ["checkpoints/base", "checkpoints/full/step-100", "checkpoints/lora-r8/step-100"] {
+            try fm.createDirectory(at: dir.appendingPathComponent(d), withIntermediateDirectories: true)
+        }
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    let good = """
+    name: demo
+    base: checkpoints/base
+    targets: [basic_arithmetic]
+    probes: [hellaswag, winogrande, arc_challenge]
+    limit: {hellaswag: 100, default: 200}
+    num_fewshot: 0
+    spectra: {enabled: true, modules: "self_attn|mlp", variance: 0.9}
+    variants:
+      - {label: full-s100, method: full, step: 100, tokens: 51200, model: checkpoints/full/step-100}
+      - {label: lora-r8-s100, method: lora, rank: 8, step: 100, adapter: checkpoints/lora-r8/step-100}
+    """
+
+    func parse(_ text: String) throws -> Experiment {
+        try Experiment.parse(text, file: dir.appendingPathComponent("exp.yaml").path, knownTasks: known)
+    }
+
+    func assertError(_ text: String, line: Int?, contains fragment: String, file: StaticString = #filePath, l: UInt = #line) {
+        XCTAssertThrowsError(try parse(text), file: file, line: l) { error in
+            guard let e = error as? ExperimentError else { return XCTFail("\(error)", file: file, line: l) }
+            XCTAssertEqual(e.line, line, "\(e)", file: file, line: l)
+            XCTAssertTrue(e.description.contains(fragment), "\(e)", file: file, line: l)
+        }
+    }
+
+    func testParsesTheDocumentedShape() throws {
+        let e = try parse(good)
+        XCTAssertEqual(e.name, "demo")
+        XCTAssertEqual(e.base, dir.appendingPathComponent("checkpoints/base").standardized.path)
+        XCTAssertEqual(e.output, dir.appendingPathComponent("reports/demo").standardized.path)
+        XCTAssertEqual(e.limit.limit(for: "hellaswag"), 100)
+        XCTAssertEqual(e.limit.limit(for: "winogrande"), 200)
+        XCTAssertEqual(e.numFewshot, 0)
+        XCTAssertEqual(e.spectra.modules, "self_attn|mlp")
+        XCTAssertEqual(e.variants.map(\.label), ["full-s100", "lora-r8-s100"])
+        XCTAssertEqual(e.variants[0].tokens, 51200)
+        XCTAssertEqual(e.variants[1].rank, 8)
+        XCTAssertEqual(e.variants[1].adapter, dir.appendingPathComponent("checkpoints/lora-r8/step-100").standardized.path)
+    }
+
+    func testDefaultsProbesAndOutput() throws {
+        let e = try parse("""
+        name: d2
+        base: checkpoints/base
+        output: ../out
+        targets: basic_arithmetic
+        limit: 5
+        variants:
+          - {label: a, method: full, model: checkpoints/full/step-100}
+        """)
+        XCTAssertEqual(e.probes, ["hellaswag", "winogrande", "arc_challenge"])
+        XCTAssertEqual(e.output, dir.deletingLastPathComponent().appendingPathComponent("out").standardized.path)
+        XCTAssertNil(e.numFewshot)
+        XCTAssertEqual(e.limit.limit(for: "hellaswag"), 5)
+    }
+
+    func testUnknownKeyNamesItsLine() {
+        assertError(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshots: 0"), line: 6, contains: "unknown key 'num_fewshots'")
+        assertError(good.replacingOccurrences(of: "step: 100, tokens", with: "stp: 100, tokens"), line: 9, contains: "unknown key 'stp'")
+    }
+
+    func testMissingFields() {
+        assertError(good.replacingOccurrences(of: "name: demo\n", with: ""), line: 1, contains: "missing field 'name'")
+        assertError(good.replacingOccurrences(of: "model: checkpoints/full/step-100", with: "step2: 1").replacingOccurrences(of: "step2: 1", with: "rank: 2"),
+                    line: 9, contains: "missing field 'model'")
+    }
+
+    func testWrongTypes() {
+        assertError(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshot: zero"), line: 6, contains: "expected an integer")
+        assertError(good.replacingOccurrences(of: "variance: 0.9", with: "variance: 2"), line: 7, contains: "(0, 1]")
+        assertError(good.replacingOccurrences(of: "method: lora", with: "method: dora"), line: 10, contains: "not one of full, lora, qlora")
+        assertError(good.replacingOccurrences(of: "targets: [basic_arithmetic]", with: "targets: {a: 1}"), line: 3, contains: "expected a list")
+    }
+
+    func testUnknownTask() {
+        assertError(good.replacingOccurrences(of: "winogrande, arc", with: "winogrand, arc"), line: 4, contains: "unknown task 'winogrand'")
+    }
+
+    func testMissingDirectory() {
+        assertError(good.replacingOccurrences(of: "lora-r8/step-100", with: "lora-r8/step-999"), line: 10, contains: "does not exist")
+        assertError(good.replacingOccurrences(of: "base: checkpoints/base", with: "base: nowhere"), line: 2, contains: "does not exist")
+    }
+
+    func testDuplicateLabels() {
+        assertError(good.replacingOccurrences(of: "label: lora-r8-s100", with: "label: full-s100"), line: 10, contains: "duplicate label 'full-s100' (first used on line 9)")
+        assertError(good.replacingOccurrences(of: "label: lora-r8-s100", with: "label: base"), line: 10, contains: "reserved")
+    }
+
+    func testInvalidYAMLNamesALine() {
+        XCTAssertThrowsError(try parse("name: x\nbase: [unclosed\n")) { e in
+            XCTAssertNotNil((e as? ExperimentError)?.line, "\(e)")
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import Experiments
+import Foundation
+import TestSupport
+import XCTest
+
+/// Runs small experiments on the tiny fixture models, in process and through the binary.
+final class RunAndResumeTests: XCTestCase {
+    var dir: URL!
+    override func setUp() { dir = Fixtures.temporaryDirectory("experiment-run") }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    var tasksDirectory: String { Fixtures.packageRoot.appendingPathComponent("tasks").path }
+
+    func writeExperiment(name: String, output: String, fullModel: String = Fixtures.model("llama-tiny-ft-bf16"), limit: Int = 6, spectra: Bool = true) throws -> String {
+        let yaml = """
+        name: \(name)
+        base: \(Fixtures.model("llama-tiny"))
+        output: \(output)
+        targets: [basic_arithmetic]
+        probes: [hellaswag, winogrande, arc_challenge]
+        limit: \(limit)
+        num_fewshot: 0
+        spectra: {enabled: \(spectra)}
+        variants:
+          - {label: full-s100, method: full, step: 100, model: \(fullModel)}
+          - {label: lora-r8-s100, method: lora, step: 100, adapter: \(Fixtures.model("lora-llama-r8"))}
+        """
+        let path = dir.appendingPathComponent("\(name).yaml")
+        try yaml.write(to: path, atomically: true, encoding: .utf8)
+        return path.path
+    }
+
+    func runInProcess(_ file: String) throws -> (store: ResultsStore, scored: Int, experiment: Experiment) {
+        let catalog = try TaskCatalog(directory: tasksDirectory)
+        let e = try Experiment.load(path: file, knownTasks: catalog.names)
+        let store = try ResultsStore(path: e.storePath)
+        var options = RunOptions()
+        options.chunkSize = 2
+        var scored = 0
+        try ExperimentRunner(experiment: e, catalog: catalog, store: store, options: options).run { event in
+            if case .taskFinished(_, _, _, _, _, let s, _) = event { scored += s }
+        }
+        return (store, scored, e)
+    }
+
+    func testRerunComputesNothingAndChangedCheckpointIsReevaluated() throws {
+        let model = dir.appendingPathComponent("ft")
+        try FileManager.default.copyItem(atPath: Fixtures.model("llama-tiny-ft-bf16"), toPath: model.path)
+        let file = try writeExperiment(name: "cache", output: dir.appendingPathComponent("out").path, fullModel: model.path, spectra: false)
+        let first = try runInProcess(file)
+        XCTAssertEqual(first.scored, 3 * 4 * 6)  // base + 2 variants, 4 tasks, 6 docs
+        let second = try runInProcess(file)
+        XCTAssertEqual(second.scored, 0)
+
+        // A larger limit reuses the first documents.
+        let bigger = try writeExperiment(name: "cache", output: dir.appendingPathComponent("out").path, fullModel: model.path, limit: 8, spectra: false)
+        XCTAssertEqual(try runInProcess(bigger).scored, 3 * 4 * 2)
+
+        // New weights in the same directory: new fingerprint, the variant is evaluated again (only it).
+        try FileManager.default.removeItem(at: model)
+        try FileManager.default.copyItem(atPath: Fixtures.model("llama-tiny-ft-fp16"), toPath: model.path)
+        let third = try runInProcess(bigger)
+        XCTAssertEqual(third.scored, 4 * 8)
+        let cps = try third.store.checkpoints()
+        XCTAssertEqual(Set(cps.map(\.fingerprint)).count, 3)
+    }
+
+    func testReportExportAndParetoFromTheStore() throws {
+        let file = try writeExperiment(name: "report", output: dir.appendingPathComponent("out").path)
+        let r = try runInProcess(file)
+        let catalog = try TaskCatalog(directory: tasksDirectory)
+        let model = try ExperimentSummary.build(r.experiment, catalog: catalog, store: r.store, toolVersion: "test", bootstrapResamples: 200)
+        XCTAssertEqual(model.rows.map(\.label), ["base", "full-s100", "lora-r8-s100"])
+        for row in model.rows {
+            XCTAssertNotNil(row.learning)
+            XCTAssertNotNil(row.probeMean)
+            XCTAssertNotNil(row.forgetting)
+        }
+        let lora = model.rows[2]
+        XCTAssertEqual(lora.rank, 8)  // read from adapter_config.json
+        XCTAssertEqual(Set(lora.mcnemar.keys), ["hellaswag", "winogrande", "arc_challenge"])
+        XCTAssertEqual(lora.mcnemar["hellaswag"]?.items, 6)
+        XCTAssertNotNil(lora.bootstrap)
+        let base = model.rows[0]
+        XCTAssertEqual(lora.forgetting!.value, base.probeMean!.value - lora.probeMean!.value, accuracy: 1e-12)
+        XCTAssertFalse(model.spectra.isEmpty)
+        XCTAssertTrue(model.spectra.contains { $0.variant == "full-s100" })
+        XCTAssertFalse(model.variants.filter(\.onFrontier).isEmpty)
+
+        let exports = try ResultsExport.results(r.experiment, catalog: catalog, store: r.store)
+        XCTAssertEqual(exports.map(\.label), ["base", "full-s100", "lora-r8-s100"])
+        let json = try JSONSerialization.jsonObject(with: Data(exports[1].json.utf8)) as! [String: Any]
+        let results = json["results"] as! [String: [String: Any]]
+        XCTAssertEqual(Set(results.keys), ["basic_arithmetic", "hellaswag", "winogrande", "arc_challenge"])
+        let acc = try XCTUnwrap(results["hellaswag"]?["acc,none"] as? Double)
+        XCTAssertEqual(acc, model.rows[1].probeScores["hellaswag"]!.value, accuracy: 1e-12)
+    }
+
+    // MARK: kill -9 and resume
+
+    func launch(_ args: [String], log: URL) throws -> Process {
+        let p = Process()
+        p.executableURL = CommandRunner.executable
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["FORGETLENS_TASKS"] = tasksDirectory
+        p.environment = env
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: log)
+        p.standardError = try FileHandle(forWritingTo: log)
+        try p.run()
+        return p
+    }
+
+    func snapshot(_ path: String) throws -> (tasks: [String: String], items: [String: String]) {
+        let store = try ResultsStore.existing(path: path)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        func json<T: Encodable>(_ v: T?) -> String { v.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+        var tasks: [String: String] = [:], items: [String: String] = [:]
+        for t in try store.allTaskResults() { tasks["\(t.fingerprint)|\(t.task)|\(t.limit)"] = json(t.metrics) }
+        for i in try store.allItems() { items["\(i.fingerprint)|\(i.task)|\(i.docId)"] = "\(json(i.outcomes))|\(i.generation ?? "")|\(json(i.metrics))" }
+        return (tasks, items)
+    }
+
+    func itemCount(_ path: String) -> Int {
+        guard FileManager.default.fileExists(atPath: path), let store = try? ResultsStore.existing(path: path) else { return 0 }
+        return (try? store.allItems().filter { $0.outcomes != nil }.count) ?? 0
+    }
+
+    func testKillNineThenResumeEqualsAnUninterruptedRun() throws {
+        let exe = CommandRunner.executable
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: exe.path), "build the forgetlens executable first")
+        let limit = 10, total = 3 * 4 * limit
+        let interrupted = try writeExperiment(name: "killed", output: dir.appendingPathComponent("killed").path, limit: limit)
+        let clean = try writeExperiment(name: "clean", output: dir.appendingPathComponent("clean").path, limit: limit)
+        let killedStore = dir.appendingPathComponent("killed/results.sqlite").path
+        let cleanStore = dir.appendingPathComponent("clean/results.sqlite").path
+
+        // Start, wait until some (not all) items are committed, SIGKILL.
+        let p = try launch(["run", interrupted, "--chunk-size", "2"], log: dir.appendingPathComponent("killed.log"))
+        let deadline = Date().addingTimeInterval(300)
+        while itemCount(killedStore) < 12 && p.isRunning && Date() < deadline { usleep(20_000) }
+        XCTAssertTrue(p.isRunning, "the run finished before it could be killed: \(String(decoding: (try? Data(contentsOf: dir.appendingPathComponent("killed.log"))) ?? Data(), as: UTF8.self))")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        let before = try snapshot(killedStore)
+        XCTAssertGreaterThan(before.items.count, 0)
+        XCTAssertLessThan(before.items.count, total)
+
+        // Resume: finishes, scoring only what was missing.
+        let resumeLog = dir.appendingPathComponent("resume.log")
+        let r = try launch(["run", interrupted, "--chunk-size", "2"], log: resumeLog)
+        r.waitUntilExit()
+        let log = String(decoding: try Data(contentsOf: resumeLog), as: UTF8.self)
+        XCTAssertEqual(r.terminationStatus, 0, log)
+        let scoredNow = log.split(separator: "\n").compactMap { line -> Int? in
+            guard let range = line.range(of: #"(\d+) scored now"#, options: .regularExpression) else { return nil }
+            return Int(line[range].split(separator: " ")[0])
+        }.reduce(0, +)
+        let storedWithOutcomes = before.items.values.filter { !$0.hasPrefix("|") }.count
+        XCTAssertEqual(scoredNow, total - storedWithOutcomes, log)
+
+        // The uninterrupted run into another store.
+        let c = try launch(["run", clean, "--chunk-size", "2"], log: dir.appendingPathComponent("clean.log"))
+        c.waitUntilExit()
+        XCTAssertEqual(c.terminationStatus, 0)
+
+        let resumed = try snapshot(killedStore), reference = try snapshot(cleanStore)
+        XCTAssertEqual(resumed.items.count, total)
+        XCTAssertEqual(resumed.items, reference.items)
+        XCTAssertEqual(resumed.tasks, reference.tasks)
+        // Items stored before the kill were kept as they were.
+        for (k, v) in before.items where !v.hasPrefix("|") {
+            XCTAssertEqual(String(resumed.items[k]!.split(separator: "|", omittingEmptySubsequences: false)[0]), String(v.split(separator: "|", omittingEmptySubsequences: false)[0]))
+        }
+        // Spectra are complete too.
+        let spectraCount = try ResultsStore.existing(path: killedStore).counts()["spectra"]
+        let cleanSpectra = try ResultsStore.existing(path: cleanStore).counts()["spectra"]
+        XCTAssertEqual(spectraCount, cleanSpectra)
+        XCTAssertGreaterThan(cleanSpectra ?? 0, 0)
+    }
+}
