@@ -1,0 +1,169 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// JSON over HTTP to an OpenAI-compatible server, with the retry policy every request shares:
+/// 429, 5xx, connection errors and timeouts are retried with exponential backoff (and jitter,
+/// so N concurrent requests do not come back in lockstep); other 4xx fail at once with the
+/// server's message; a 2xx body that is not JSON fails at once (a server that lies is not flaky).
+/// Stateless apart from the URLSession, so one client serves every concurrent request.
+final class OpenAIClient: Sendable {
+    let options: RemoteOptions
+    let redact: Redactor
+    let session: URLSession
+
+    init(options: RemoteOptions) {
+        self.options = options
+        redact = Redactor(secret: options.apiKey)
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = options.timeout
+        configuration.timeoutIntervalForResource = options.timeout
+        configuration.httpMaximumConnectionsPerHost = max(options.concurrency, 1)
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.urlCache = nil
+        configuration.httpCookieStorage = nil
+        session = URLSession(configuration: configuration)
+    }
+
+    deinit { session.finishTasksAndInvalidate() }
+
+    func get(_ path: String) async throws -> JSONValue {
+        try await send(path, method: "GET", body: nil)
+    }
+
+    func post(_ path: String, _ body: JSONValue) async throws -> JSONValue {
+        try await send(path, method: "POST", body: Data(body.serialized().utf8))
+    }
+
+    /// One logical request: up to options.maxAttempts HTTP attempts.
+    func send(_ path: String, method: String, body: Data?) async throws -> JSONValue {
+        let url = options.endpoint(path)
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.timeoutInterval = options.timeout
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        if let body {
+            request.httpBody = body
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        if let key = options.apiKey { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        let where_ = "\(method) \(redact(url.path)) on \(options.displayURL)"
+
+        var lastFailure = ""
+        for attempt in 1...options.maxAttempts {
+            try Task.checkCancellation()
+            var retryAfter: TimeInterval? = nil
+            do {
+                let (data, response) = try await withDeadline(options.timeout) { [session, request] in
+                    try await session.data(for: request)
+                }
+                guard let http = response as? HTTPURLResponse else {
+                    throw RemoteError(.malformed, "\(where_): not an HTTP response")
+                }
+                switch http.statusCode {
+                case 200..<300:
+                    do {
+                        return try JSONValue.parse(Self.pythonTolerant(data))
+                    } catch {
+                        throw RemoteError(.malformed, "\(where_): the server answered \(http.statusCode) but the body is not valid JSON (\(error)): \(redact.snippet(data))")
+                    }
+                case 429, 500..<600:
+                    lastFailure = "HTTP \(http.statusCode): \(redact.snippet(data))"
+                    if let header = http.value(forHTTPHeaderField: "Retry-After"), let seconds = TimeInterval(header.trimmingCharacters(in: .whitespaces)) {
+                        retryAfter = seconds
+                    }
+                default:
+                    throw RemoteError(.rejected, "\(where_) was rejected with HTTP \(http.statusCode)\(Self.hint(http.statusCode)): \(redact.snippet(data))", status: http.statusCode)
+                }
+            } catch let error as RemoteError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch let error as DeadlineExceeded {
+                lastFailure = "no complete response within \(Self.seconds(error.seconds)) (--timeout)"
+            } catch let error as URLError {
+                if error.code == .cancelled, Task.isCancelled { throw CancellationError() }
+                lastFailure = Self.describe(error, timeout: options.timeout)
+            } catch {
+                lastFailure = "\(error)"
+            }
+            if attempt < options.maxAttempts {
+                try await Task.sleep(nanoseconds: UInt64(backoff(attempt: attempt, retryAfter: retryAfter) * 1e9))
+            }
+        }
+        throw RemoteError(.unavailable, "\(where_) failed after \(options.maxAttempts) attempt\(options.maxAttempts == 1 ? "" : "s"): \(redact(lastFailure))")
+    }
+
+    /// Seconds to wait before attempt `attempt + 1`.
+    func backoff(attempt: Int, retryAfter: TimeInterval?) -> TimeInterval {
+        let exponential = min(options.maxBackoff, options.initialBackoff * pow(2, Double(attempt - 1)))
+        let jittered = exponential * Double.random(in: 0.75...1.25)
+        return min(options.maxBackoff, max(jittered, retryAfter ?? 0))
+    }
+
+    static func hint(_ status: Int) -> String {
+        switch status {
+        case 401, 403: return " (check the API key in the variable named by --api-key-env)"
+        case 404: return " (check --base-url and --served-model; for a LoRA variant the server must be started with it, e.g. vLLM --lora-modules NAME=PATH)"
+        case 400, 422: return " (the server refused the request's parameters)"
+        default: return ""
+        }
+    }
+
+    static func describe(_ error: URLError, timeout: TimeInterval) -> String {
+        switch error.code {
+        case .timedOut: return "no response within \(seconds(timeout)) (--timeout)"
+        case .cannotConnectToHost: return "connection refused (is the server running?)"
+        case .networkConnectionLost: return "the connection was closed before a complete response"
+        case .cannotFindHost, .dnsLookupFailed: return "unknown host"
+        default: return "network error \(error.code.rawValue): \(error.localizedDescription)"
+        }
+    }
+
+    static func seconds(_ s: TimeInterval) -> String {
+        s == s.rounded() ? "\(Int(s)) s" : String(format: "%.2f s", s)
+    }
+
+    /// Python's json.dumps writes NaN / Infinity / -Infinity for float('nan'/'inf') (a -inf
+    /// log-prob is possible); they become numbers JSONValue reads (1e999 parses as infinity).
+    static func pythonTolerant(_ data: Data) -> Data {
+        guard data.range(of: Data("Infinity".utf8)) != nil || data.range(of: Data("NaN".utf8)) != nil else { return data }
+        var out = [UInt8]()
+        out.reserveCapacity(data.count)
+        let bytes = [UInt8](data)
+        var i = 0, inString = false
+        while i < bytes.count {
+            let b = bytes[i]
+            if inString {
+                out.append(b)
+                if b == UInt8(ascii: "\\"), i + 1 < bytes.count { out.append(bytes[i + 1]); i += 2; continue }
+                if b == UInt8(ascii: "\"") { inString = false }
+                i += 1
+                continue
+            }
+            if b == UInt8(ascii: "\"") { inString = true; out.append(b); i += 1; continue }
+            if bytes[i...].starts(with: "Infinity".utf8) { out += Array("1e999".utf8); i += 8; continue }
+            if bytes[i...].starts(with: "NaN".utf8) { out += Array("null".utf8); i += 3; continue }
+            out.append(b)
+            i += 1
+        }
+        return Data(out)
+    }
+}
+
+struct DeadlineExceeded: Error { let seconds: TimeInterval }
+
+/// Runs `operation`, abandoning it after `seconds`. URLSession's own timeouts are idle timeouts
+/// (a server that trickles bytes never trips them); this bounds the whole request.
+func withDeadline<T: Sendable>(_ seconds: TimeInterval, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            throw DeadlineExceeded(seconds: seconds)
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
