@@ -30,17 +30,19 @@ test: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(BUILD_FLAGS)
 
-# The bundled example: spectra of a small full fine-tune and of a LoRA adapter against their
-# base (tiny llama checkpoints made with torch/transformers/peft by scripts/fixtures/).
-EXAMPLE := Tests/Fixtures/models
+# The bundled example experiment (examples/, made by examples/make_example_models.py with
+# torch/transformers/peft): a tiny llama base fine-tuned on arithmetic by full fine-tuning and
+# LoRA r=4/32 at three steps each. `run` evaluates every checkpoint on the arithmetic target and
+# the forgetting probes and computes spectra into reports/demo/results.sqlite (resumable);
+# `report` draws reports/demo/index.html + summary.md; `pareto` exports the frontier.
+DEMO := examples/demo.yaml
 demo: release
-	@mkdir -p reports/demo
-	$(BIN_RELEASE) spectra --base $(EXAMPLE)/llama-tiny --finetuned $(EXAMPLE)/llama-tiny-ft-bf16 \
-	  --json reports/demo/spectra.json --table reports/demo/spectra.txt
-	$(BIN_RELEASE) spectra --base $(EXAMPLE)/llama-tiny --adapter $(EXAMPLE)/lora-llama-r8 \
-	  --compare-adapter $(EXAMPLE)/lora-llama-r16 --amplification --intruders \
-	  --json reports/demo/spectra-lora.json --table reports/demo/spectra-lora.txt
-	@echo "Wrote reports/demo/spectra.json, spectra.txt, spectra-lora.json, spectra-lora.txt"
+	$(BIN_RELEASE) run $(DEMO)
+	$(BIN_RELEASE) report $(DEMO)
+	$(BIN_RELEASE) pareto $(DEMO) --csv reports/demo/pareto.csv --json reports/demo/pareto.json
+	$(BIN_RELEASE) spectra --base examples/checkpoints/base --finetuned examples/checkpoints/full/step-150 \
+	  --json reports/demo/spectra.json --table reports/demo/spectra.txt --quiet
+	@echo "Open reports/demo/index.html (summary: reports/demo/summary.md)"
 
 bench: bench-spectra bench-tokenizer bench-engine
 
