@@ -86,7 +86,10 @@ public struct Experiment: Sendable {
         guard let root = node, case .mapping(let top) = root else {
             throw ExperimentError(file: file, line: node?.mark?.line, "expected a mapping (name:, base:, targets:, variants: ...)")
         }
-        let directory = URL(fileURLWithPath: file).deletingLastPathComponent().standardized
+        // Anchor at the absolute path first: `standardized` on a relative file URL resolves
+        // "examples/../reports" against the filesystem root on Linux Foundation.
+        let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        let directory = URL(fileURLWithPath: absolute).deletingLastPathComponent().standardized
         func fail(_ n: Node?, _ message: String) -> ExperimentError { ExperimentError(file: file, line: n?.mark?.line, message) }
         func resolve(_ p: String) -> String {
             p.hasPrefix("/") ? URL(fileURLWithPath: p).standardized.path : directory.appendingPathComponent(p).standardized.path

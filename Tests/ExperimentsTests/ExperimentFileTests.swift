@@ -73,6 +73,27 @@ final class ExperimentFileTests: XCTestCase {
         XCTAssertEqual(e.limit.limit(for: "hellaswag"), 5)
     }
 
+    /// `forgetlens run examples/demo.yaml` passes a relative path; "../" in output: must
+    /// resolve against the working directory, not the filesystem root.
+    func testRelativeFilePathResolvesAgainstWorkingDirectory() throws {
+        let previous = FileManager.default.currentDirectoryPath
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        let sub = dir.appendingPathComponent("examples")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        FileManager.default.changeCurrentDirectoryPath(dir.path)
+        let e = try Experiment.parse("""
+        name: rel
+        base: checkpoints/base
+        output: ../reports/rel
+        targets: [basic_arithmetic]
+        variants:
+          - {label: a, method: full, model: checkpoints/full}
+        """, file: "examples/demo.yaml", knownTasks: known)
+        let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        XCTAssertEqual(e.output, root.appendingPathComponent("reports/rel").standardized.path)
+        XCTAssertEqual(e.base, root.appendingPathComponent("examples/checkpoints/base").standardized.path)
+    }
+
     func testUnknownKeyNamesItsLine() {
         assertError(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshots: 0"), line: 6, contains: "unknown key 'num_fewshots'")
         assertError(good.replacingOccurrences(of: "step: 100, tokens", with: "stp: 100, tokens"), line: 9, contains: "unknown key 'stp'")
