@@ -46,9 +46,10 @@ public final class NativeBackend: EvaluationBackend {
     public let model: LanguageModel
     public let tokenizer: Tokenizer
     public let name: String
+    /// lm-eval's request tokenization, shared with the remote backend so both score the same ids.
+    public let encoder: RequestEncoder
     /// lm-eval's prefix_token_id: BOS, else EOS.
-    public let prefixToken: Int
-    let prefixText: String
+    public var prefixToken: Int { encoder.prefixToken }
     /// Requests per engine call (the engine bounds each forward pass by tokens on its own).
     public var batchSize: Int
     public var options = ScoringOptions()
@@ -61,8 +62,8 @@ public final class NativeBackend: EvaluationBackend {
         guard let prefix = bosToken ?? tokenizer.bosTokenId ?? eosToken ?? tokenizer.eosTokenId ?? model.config.bosTokenId ?? model.config.eosTokenIds.first else {
             throw EvaluationError("the tokenizer has neither a BOS nor an EOS token: cannot score empty contexts or rolling windows")
         }
-        prefixToken = prefix
-        prefixText = tokenizer.decode([prefix])
+        encoder = RequestEncoder(tokenizer: tokenizer, bosToken: bosToken ?? tokenizer.bosTokenId,
+                                 eosToken: eosToken ?? tokenizer.eosTokenId, prefixToken: prefix)
     }
 
     /// Loads DIR's tokenizer.json (+ tokenizer_config.json's bos/eos) and the model (+ adapter).
@@ -79,47 +80,15 @@ public final class NativeBackend: EvaluationBackend {
     /// (HF's bos_token_id comes from there, as lm-eval's prefix_token_id does).
     public static func load(tokenizer tokURL: URL, model lm: LanguageModel, name: String, batchSize: Int = 64) throws -> NativeBackend {
         let tokenizer = try Tokenizer(contentsOf: tokURL)
-        var bos: Int? = nil, eos: Int? = nil
-        if let data = try? Data(contentsOf: tokURL.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json")),
-           case .object(let cfg)? = try? JSONValue.parse(data) {
-            func id(_ key: String) -> Int? {
-                switch cfg[key] {
-                case .string(let s)?: return tokenizer.tokenToId(s)
-                case .object(let o)?: return o["content"]?.stringValue.flatMap(tokenizer.tokenToId)
-                default: return nil
-                }
-            }
-            bos = id("bos_token"); eos = id("eos_token")
-        }
+        let (bos, eos) = RequestEncoder.configuredSpecialTokens(tokenizer: tokenizer, directory: tokURL.deletingLastPathComponent())
         return try NativeBackend(model: lm, tokenizer: tokenizer, name: name, bosToken: bos, eosToken: eos, batchSize: batchSize)
     }
 
-    /// tok_encode: add_special_tokens unless the text already starts with the prefix token's text.
-    func encode(_ text: String) -> [Int] {
-        tokenizer.encode(text, addSpecialTokens: !(!prefixText.isEmpty && text.hasPrefix(prefixText)))
-    }
+    func encode(_ text: String) -> [Int] { encoder.encode(text) }
 
-    /// lm-eval's request tokenization: trailing spaces of the context move to the continuation;
-    /// whole = enc(context + continuation), context_enc = enc(context), continuation = whole[len(context_enc):].
-    /// An empty context scores the continuation (no special tokens) after the prefix token.
+    /// lm-eval's _encode_pair (see RequestEncoder).
     public func encodePair(context: String, continuation: String) -> (context: [Int], continuation: [Int]) {
-        if context.isEmpty {
-            let cont = tokenizer.encode(continuation, addSpecialTokens: false)
-            if let first = cont.first, first == prefixToken { return ([first], Array(cont.dropFirst())) }
-            return ([prefixToken], cont)
-        }
-        var ctx = Array(context.unicodeScalars), cont = continuation
-        var spaces = 0
-        while spaces < ctx.count, PythonString.isSpace(ctx[ctx.count - 1 - spaces]) { spaces += 1 }
-        // Python: len(context) - len(context.rstrip()) counts all trailing whitespace
-        if spaces > 0 {
-            cont = String(String.UnicodeScalarView(ctx.suffix(spaces))) + cont
-            ctx.removeLast(spaces)
-        }
-        let c = String(String.UnicodeScalarView(ctx))
-        let whole = encode(c + cont)
-        let contextEnc = encode(c)
-        return (contextEnc, Array(whole.dropFirst(min(contextEnc.count, whole.count))))
+        encoder.encodePair(context: context, continuation: continuation)
     }
 
     public func loglikelihood(_ requests: [ScoringRequest], progress: (Int) -> Void) throws -> [LoglikelihoodOutcome] {

@@ -52,6 +52,27 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("tasks-dir"), help: "Directory of task definitions (default: $FORGETLENS_TASKS, ./tasks, or the tasks/ next to the executable).")
     var tasksDir: String?
 
+    // Remote scoring (issue 7): --model then only supplies tokenizer.json and config.json.
+    enum BackendKind: String, ExpressibleByArgument, CaseIterable { case native, openai }
+
+    @Option(help: "native: this process's engine; openai: an OpenAI-compatible /v1/completions server (vLLM, llama-cpp-python) at --base-url, prompts tokenized locally with --model's tokenizer.json.")
+    var backend: BackendKind = .native
+
+    @Option(name: .customLong("base-url"), help: "With --backend openai: the server, e.g. http://127.0.0.1:8000 (or .../v1).")
+    var baseURL: String?
+
+    @Option(name: .customLong("api-key-env"), help: "With --backend openai: the NAME of an environment variable holding the API key (the key itself is never taken on the command line, logged or written).")
+    var apiKeyEnv: String?
+
+    @Option(name: .customLong("served-model"), help: "With --backend openai: the served model or LoRA module to score (vLLM --lora-modules NAME=PATH); default: the only model the server lists.")
+    var servedModel: String?
+
+    @Option(help: "With --backend openai: requests in flight at once.")
+    var concurrency: Int = 4
+
+    @Option(help: "With --backend openai: seconds per HTTP request before it is abandoned (and retried; 429/5xx/connection errors are retried with backoff).")
+    var timeout: Double = 300
+
     func validate() throws {
         if unmerged && adapter == nil { throw ValidationError("--unmerged needs --adapter DIR") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
@@ -59,6 +80,38 @@ struct EvalCommand: ParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if taskNames.isEmpty { throw ValidationError("--tasks needs at least one task name") }
+        if backend == .openai {
+            guard let baseURL, let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw ValidationError("--backend openai needs --base-url http(s)://HOST:PORT")
+            }
+            if adapter != nil { throw ValidationError("--adapter is for the native backend; with --backend openai serve the LoRA on the server (vLLM --lora-modules NAME=PATH) and pass --served-model NAME") }
+            if threads != nil { throw ValidationError("--threads is for the native backend") }
+            if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+            if !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+        } else if baseURL != nil || apiKeyEnv != nil || servedModel != nil {
+            throw ValidationError("--base-url, --api-key-env and --served-model need --backend openai")
+        }
+    }
+
+    /// The remote backend and results.json's config for it (never the API key).
+    func remoteBackend() throws -> (EvaluationBackend, JSONObject) {
+        let key = try apiKeyEnv.map { try RemoteOptions.apiKey(fromEnvironment: $0) }
+        let options = RemoteOptions(baseURL: URL(string: baseURL!)!, apiKey: key, servedModel: servedModel,
+                                    concurrency: concurrency, timeout: timeout)
+        let remote = try RemoteBackend.connect(modelDirectory: model, options: options)
+        var config = JSONObject()
+        config["model"] = .string("openai-completions")
+        config["model_args"] = .string("base_url=\(options.displayURL),model=\(remote.servedModel ?? ""),tokenizer=\(model),tokenized_requests=\(remote.form.prompt == .tokens ? "True" : "False")")
+        config["model_path"] = .string(model)
+        config["served_model"] = remote.servedModel.map(JSONValue.string) ?? .null
+        config["remote_protocol"] = .string(remote.form.description)
+        config["adapter"] = .null
+        config["concurrency"] = .int(concurrency)
+        config["device"] = .string("remote")
+        config["limit"] = limit.map(JSONValue.int) ?? .null
+        config["num_fewshot"] = numFewshot.map(JSONValue.int) ?? .null
+        config["fewshot_seed"] = .int(FewShotSampler.defaultSeed)
+        return (remote, config)
     }
 
     var taskNames: [String] {
@@ -73,6 +126,10 @@ struct EvalCommand: ParsableCommand {
         let registry = try TaskRegistry(directory: dir)
         // Every task and its data first: a bad name or file fails before the model loads.
         let loaded = try taskNames.map { try EvaluationTask(definition: try registry.definition($0)) }
+        if backend == .openai {
+            let (remote, config) = try remoteBackend()
+            return try evaluate(loaded, backend: remote, config: config, start: start)
+        }
 
         let modelDir = try ModelDirectory(path: model)
         let lora = try adapter.map { try LoRAAdapter(path: $0, base: modelDir.tensors) }
@@ -104,6 +161,11 @@ struct EvalCommand: ParsableCommand {
         }
         let lm = try LanguageModel(model: modelDir, adapter: lora, mode: unmerged ? .unmerged : .merged, threads: threads)
         let backend = try NativeBackend.load(tokenizer: tokURL, model: lm, name: model, batchSize: batchSize)
+        try evaluate(loaded, backend: backend, config: config, start: start)
+    }
+
+    /// Scores every task, then writes results (and samples) atomically: on any error, nothing.
+    func evaluate(_ loaded: [EvaluationTask], backend: EvaluationBackend, config: JSONObject, start: Date) throws {
         let evaluator = Evaluator(backend: backend)
         let options = EvaluationOptions(limit: limit, numFewshot: numFewshot)
 

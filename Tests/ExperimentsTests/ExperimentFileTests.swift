@@ -78,8 +78,9 @@ final class ExperimentFileTests: XCTestCase {
     func testRelativeFilePathResolvesAgainstWorkingDirectory() throws {
         let previous = FileManager.default.currentDirectoryPath
         defer { FileManager.default.changeCurrentDirectoryPath(previous) }
-        let sub = dir.appendingPathComponent("examples")
-        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        for sub in ["examples/checkpoints/base", "examples/checkpoints/full"] {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
         FileManager.default.changeCurrentDirectoryPath(dir.path)
         let e = try Experiment.parse("""
         name: rel

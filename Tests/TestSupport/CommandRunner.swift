@@ -19,7 +19,13 @@ public enum CommandRunner {
         return Bundle.main.bundleURL.appendingPathComponent("forgetlens")
     }
 
-    public static func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
+    public struct CommandTimeout: Error, CustomStringConvertible {
+        public var arguments: [String]
+        public var seconds: TimeInterval
+        public var description: String { "forgetlens \(arguments.joined(separator: " ")) did not finish within \(Int(seconds)) s" }
+    }
+
+    public static func run(_ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 900) throws -> Result {
         // Output goes to temporary files, not pipes: no risk of a full pipe blocking the child.
         let dir = Fixtures.temporaryDirectory("forgetlens-run")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -35,7 +41,13 @@ public enum CommandRunner {
         process.standardError = try FileHandle(forWritingTo: errURL)
         process.standardInput = try FileHandle(forReadingFrom: inURL)
         try process.run()
-        process.waitUntilExit()
+        // Bounded wait: a hung child must fail the test, not stall the whole suite.
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            throw CommandTimeout(arguments: arguments, seconds: timeout)
+        }
         return Result(status: process.terminationStatus,
                       stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
                       stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))

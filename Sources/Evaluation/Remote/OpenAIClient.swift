@@ -32,12 +32,15 @@ final class OpenAIClient: Sendable {
         try await send(path, method: "GET", body: nil)
     }
 
-    func post(_ path: String, _ body: JSONValue) async throws -> JSONValue {
-        try await send(path, method: "POST", body: Data(body.serialized().utf8))
+    /// `probing`: a 500 is an answer, not an outage (llama-cpp-python reports a request body it
+    /// cannot validate, e.g. token-id prompts, as HTTP 500): it is not retried but thrown as a
+    /// rejection, so the probe moves on to the next request form.
+    func post(_ path: String, _ body: JSONValue, probing: Bool = false) async throws -> JSONValue {
+        try await send(path, method: "POST", body: Data(body.serialized().utf8), probing: probing)
     }
 
     /// One logical request: up to options.maxAttempts HTTP attempts.
-    func send(_ path: String, method: String, body: Data?) async throws -> JSONValue {
+    func send(_ path: String, method: String, body: Data?, probing: Bool = false) async throws -> JSONValue {
         let url = options.endpoint(path)
         var request = URLRequest(url: url)
         request.httpMethod = method
@@ -55,9 +58,7 @@ final class OpenAIClient: Sendable {
             try Task.checkCancellation()
             var retryAfter: TimeInterval? = nil
             do {
-                let (data, response) = try await withDeadline(options.timeout) { [session, request] in
-                    try await session.data(for: request)
-                }
+                let (data, response) = try await session.data(for: request, deadline: options.timeout)
                 guard let http = response as? HTTPURLResponse else {
                     throw RemoteError(.malformed, "\(where_): not an HTTP response")
                 }
@@ -68,6 +69,8 @@ final class OpenAIClient: Sendable {
                     } catch {
                         throw RemoteError(.malformed, "\(where_): the server answered \(http.statusCode) but the body is not valid JSON (\(error)): \(redact.snippet(data))")
                     }
+                case 500 where probing:
+                    throw RemoteError(.rejected, "\(where_) failed with HTTP 500 (probing which request form the server takes): \(redact.snippet(data))", status: 500)
                 case 429, 500..<600:
                     lastFailure = "HTTP \(http.statusCode): \(redact.snippet(data))"
                     if let header = http.value(forHTTPHeaderField: "Retry-After"), let seconds = TimeInterval(header.trimmingCharacters(in: .whitespaces)) {
@@ -83,8 +86,12 @@ final class OpenAIClient: Sendable {
             } catch let error as DeadlineExceeded {
                 lastFailure = "no complete response within \(Self.seconds(error.seconds)) (--timeout)"
             } catch let error as URLError {
-                if error.code == .cancelled, Task.isCancelled { throw CancellationError() }
+                if Task.isCancelled { throw CancellationError() }
                 lastFailure = Self.describe(error, timeout: options.timeout)
+            } catch let error as NSError where error.domain == NSURLErrorDomain {
+                // corelibs Foundation reports transport errors as NSError in NSURLErrorDomain
+                if Task.isCancelled { throw CancellationError() }
+                lastFailure = Self.describe(URLError(URLError.Code(rawValue: error.code) ?? .unknown), timeout: options.timeout)
             } catch {
                 lastFailure = "\(error)"
             }
@@ -154,16 +161,62 @@ final class OpenAIClient: Sendable {
 
 struct DeadlineExceeded: Error { let seconds: TimeInterval }
 
-/// Runs `operation`, abandoning it after `seconds`. URLSession's own timeouts are idle timeouts
-/// (a server that trickles bytes never trips them); this bounds the whole request.
-func withDeadline<T: Sendable>(_ seconds: TimeInterval, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            throw DeadlineExceeded(seconds: seconds)
+extension URLSession {
+    /// One HTTP exchange bounded by `deadline` seconds in total. URLSession's own timeouts are idle
+    /// timeouts (a server that trickles bytes, or one that holds the headers back, may never trip
+    /// them on Linux), and the async data(for:) cannot be abandoned early; this cancels the
+    /// underlying task at the deadline or when the calling Task is cancelled.
+    func data(for request: URLRequest, deadline: TimeInterval) async throws -> (Data, URLResponse) {
+        let state = ExchangeState()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Data, URLResponse), Error>) in
+                let task = dataTask(with: request) { data, response, error in
+                    if let error {
+                        state.finish(continuation, .failure(error))
+                    } else if let response {
+                        state.finish(continuation, .success((data ?? Data(), response)))
+                    } else {
+                        state.finish(continuation, .failure(URLError(.badServerResponse)))
+                    }
+                }
+                state.start(task)
+                DispatchQueue.global().asyncAfter(deadline: .now() + deadline) {
+                    if state.finish(continuation, .failure(DeadlineExceeded(seconds: deadline))) { task.cancel() }
+                }
+                task.resume()
+            }
+        } onCancel: {
+            state.cancel()
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+    }
+}
+
+/// The once-only hand-over of an exchange's outcome (completion handler, deadline timer and
+/// cancellation race for it).
+final class ExchangeState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    private var cancelled = false
+    private var task: URLSessionDataTask?
+
+    func start(_ task: URLSessionDataTask) {
+        lock.lock(); self.task = task; let c = cancelled; lock.unlock()
+        if c { task.cancel() }
+    }
+
+    func cancel() {
+        lock.lock(); cancelled = true; let t = task; lock.unlock()
+        t?.cancel()
+    }
+
+    /// Resumes the continuation unless someone already did; true if this call did.
+    @discardableResult
+    func finish<T>(_ continuation: CheckedContinuation<T, Error>, _ result: sending Result<T, Error>) -> Bool {
+        lock.lock()
+        guard !done else { lock.unlock(); return false }
+        done = true
+        lock.unlock()
+        continuation.resume(with: result)
+        return true
     }
 }

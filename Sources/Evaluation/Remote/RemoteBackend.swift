@@ -66,7 +66,10 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
                 do {
                     try await candidate.probe()
                     return candidate
-                } catch let e as RemoteError where e.kind == .rejected && (prompts.count > 1 || logprobs.count > 1) {
+                } catch let e as RemoteError where e.kind == .rejected && (e.status == nil || [400, 422, 500].contains(e.status!))
+                                                    && (prompts.count > 1 || logprobs.count > 1) {
+                    // 400/422 (or an error object): the server refused this form; auth, 404 and
+                    // others are not a question of form and end the probe at once
                     refusals.append("\(candidate.form): \(e.description)")
                 }
             }
@@ -99,7 +102,7 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
     /// Scores a fixed sentence: the server must accept this form and its tokens must match ours.
     func probe() async throws {
         let (ctx, cont) = encoder.encodePair(context: "The quick brown fox", continuation: " jumps over the lazy dog.")
-        _ = try await score(ctx + cont, contextLength: ctx.count, text: "The quick brown fox jumps over the lazy dog.", label: "probe request")
+        _ = try await score(ctx + cont, contextLength: ctx.count, text: "The quick brown fox jumps over the lazy dog.", label: "probe request", probing: true)
     }
 
     // MARK: EvaluationBackend
@@ -180,7 +183,7 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
     }
 
     /// Sum of log p(ids[k]) for k in contextLength..<ids.count, and whether each was the argmax.
-    func score(_ ids: [Int], contextLength: Int, text: String?, label: String) async throws -> (logLikelihood: Double, isGreedy: Bool) {
+    func score(_ ids: [Int], contextLength: Int, text: String?, label: String, probing: Bool = false) async throws -> (logLikelihood: Double, isGreedy: Bool) {
         var body = baseBody()
         body["max_tokens"] = .int(1)
         let where_ = "\(label) (\(options.displayURL), \(form))"
@@ -197,7 +200,7 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
         case .promptLogprobs:
             body["prompt_logprobs"] = .int(1)
         }
-        let response = try await client.post("completions", .object(body))
+        let response = try await client.post("completions", .object(body), probing: probing)
         let parsed: PromptLogprobs
         if form.logprobs == .promptLogprobs {
             parsed = try CompletionResponse.promptLogprobs(response, promptIDs: ids, context: where_)
@@ -271,6 +274,9 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
     /// the decoded tokens. Prompts must start with BOS: llama-cpp-python pairs the echoed tokens
     /// with the wrong logits rows when they do not.
     func textPrompt(_ ids: [Int], given: String?, label: String) throws -> String {
+        if let maxLength, ids.count == maxLength + 1, encoder.encode(given ?? "").count > ids.count {
+            throw EvaluationError("\(label): the request is longer than the model's \(maxLength) positions; lm-eval left-truncates it to the last \(maxLength + 1) tokens, which a text-only server (which adds BOS and tokenizes itself) cannot reproduce exactly. Use a server that takes token ids (vLLM), or tasks that fit the context")
+        }
         guard let bos = encoder.bosToken, ids.first == bos else {
             throw EvaluationError("\(label): this model's prompts do not start with a BOS token; over a text-only server (llama-cpp-python) the echoed log-probs are then shifted by one token. Use a server that takes token ids (vLLM) for this model")
         }
@@ -291,6 +297,9 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
         if !stops.isEmpty { body["stop"] = .array(stops.prefix(4).map { .string($0) }) }
         let response = try await client.post("completions", .object(body))
         var text = try CompletionResponse.text(response, context: "\(label) (\(options.displayURL))")
+        // HF decodes the generated ids alone: SentencePiece-style decoders then drop the first
+        // token's leading space (lm-eval HF and NativeBackend see "A", servers send " A")
+        if encoder.decoderStripsLeadingSpace, text.hasPrefix(" ") { text.removeFirst() }
         // lm-eval: s = s.split(term)[0] for every term (servers take at most 4 stop sequences)
         for term in r.until where !term.isEmpty {
             if let range = text.range(of: term) { text = String(text[..<range.lowerBound]) }

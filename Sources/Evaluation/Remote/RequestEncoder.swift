@@ -1,10 +1,9 @@
 import Foundation
 import Tokenizers
 
-/// lm-eval's request tokenization without a model: the same rules as NativeBackend.encodePair
-/// (api/model.py _encode_pair, huggingface.py tok_encode), so a remote run scores exactly the
-/// token sequences a native run scores. (NativeBackend needs a loaded LanguageModel; the remote
-/// backend has only tokenizer.json and config.json.)
+/// lm-eval's request tokenization (api/model.py _encode_pair, huggingface.py tok_encode), needing
+/// only a tokenizer: NativeBackend and the remote backend both use it, so a remote run scores
+/// exactly the token sequences a native run scores.
 public struct RequestEncoder: Sendable {
     public let tokenizer: Tokenizer
     /// lm-eval's prefix_token_id: BOS, else EOS.
@@ -24,6 +23,30 @@ public struct RequestEncoder: Sendable {
         prefixText = tokenizer.decode([prefix])
     }
 
+    /// With the prefix token already chosen (NativeBackend also falls back to config.json's ids).
+    init(tokenizer: Tokenizer, bosToken: Int?, eosToken: Int?, prefixToken: Int) {
+        self.tokenizer = tokenizer
+        self.bosToken = bosToken
+        self.eosToken = eosToken
+        self.prefixToken = prefixToken
+        prefixText = tokenizer.decode([prefixToken])
+    }
+
+    /// bos_token / eos_token of DIR/tokenizer_config.json as ids (HF's bos_token_id comes from
+    /// there, and so does lm-eval's prefix_token_id).
+    static func configuredSpecialTokens(tokenizer: Tokenizer, directory: URL) -> (bos: Int?, eos: Int?) {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("tokenizer_config.json")),
+              case .object(let cfg)? = try? JSONValue.parse(data) else { return (nil, nil) }
+        func id(_ key: String) -> Int? {
+            switch cfg[key] {
+            case .string(let s)?: return tokenizer.tokenToId(s)
+            case .object(let o)?: return o["content"]?.stringValue.flatMap(tokenizer.tokenToId)
+            default: return nil
+            }
+        }
+        return (id("bos_token"), id("eos_token"))
+    }
+
     /// DIR/tokenizer.json with tokenizer_config.json's bos/eos (then config.json's ids), as
     /// NativeBackend.load reads them.
     public static func load(directory: String) throws -> RequestEncoder {
@@ -33,18 +56,7 @@ public struct RequestEncoder: Sendable {
             throw EvaluationError("\(directory): no tokenizer.json (the remote backend tokenizes locally with the model's tokenizer)")
         }
         let tokenizer = try Tokenizer(contentsOf: tokURL)
-        var bos: Int? = nil, eos: Int? = nil
-        if let data = try? Data(contentsOf: dir.appendingPathComponent("tokenizer_config.json")),
-           case .object(let cfg)? = try? JSONValue.parse(data) {
-            func id(_ key: String) -> Int? {
-                switch cfg[key] {
-                case .string(let s)?: return tokenizer.tokenToId(s)
-                case .object(let o)?: return o["content"]?.stringValue.flatMap(tokenizer.tokenToId)
-                default: return nil
-                }
-            }
-            bos = id("bos_token"); eos = id("eos_token")
-        }
+        var (bos, eos) = configuredSpecialTokens(tokenizer: tokenizer, directory: dir)
         if let data = try? Data(contentsOf: dir.appendingPathComponent("config.json")),
            case .object(let cfg)? = try? JSONValue.parse(data) {
             if bos == nil, tokenizer.bosTokenId == nil { bos = cfg["bos_token_id"]?.intValue }
@@ -70,6 +82,14 @@ public struct RequestEncoder: Sendable {
             return n
         }
         return nil
+    }
+
+    /// Whether decoding a sequence that starts with a word-initial token drops its leading space
+    /// (SentencePiece-style "▁" decoders with Strip; byte-level GPT-2 decoders keep it).
+    public var decoderStripsLeadingSpace: Bool {
+        let ids = tokenizer.encode("a b", addSpecialTokens: false)
+        guard ids.count >= 2 else { return false }
+        return !tokenizer.decode(Array(ids.dropFirst()), skipSpecialTokens: true).hasPrefix(" ")
     }
 
     /// tok_encode: add_special_tokens unless the text already starts with the prefix token's text.

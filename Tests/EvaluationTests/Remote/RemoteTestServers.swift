@@ -27,14 +27,20 @@ final class LocalServer {
         process.terminate()
         let deadline = Date().addingTimeInterval(5)
         while process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); waitBriefly() }
+    }
+
+    /// waitUntilExit can block forever on Linux if the exit notification is missed; bound it.
+    private func waitBriefly(_ seconds: TimeInterval = 5) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
     }
 
     /// The server dies at once (SIGKILL): no graceful close of in-flight requests.
     func killHard() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        waitBriefly()
     }
 
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
@@ -43,16 +49,8 @@ final class LocalServer {
     static var scripts: URL { Fixtures.packageRoot.appendingPathComponent("scripts/remote") }
 
     static func python(_ code: String) -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", code]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        do { try p.run() } catch { return (127, "\(error)") }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = Subprocess.run(["python3", "-c", code], timeout: 120)
+        return (r.status, r.output)
     }
 
     /// Skips (never fails) when llama-cpp-python's server is not installed: CI installs it on a
