@@ -28,7 +28,9 @@ release: deps
 
 test: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
-	$(SWIFT) test --skip-build $(BUILD_FLAGS)
+	@# XCTest only: the suites are XCTest, and Swift Testing's empty "0 tests" summary would be
+	@# the last line of the run.
+	$(SWIFT) test --skip-build --disable-swift-testing $(BUILD_FLAGS)
 
 # The bundled example experiment (examples/, made by examples/make_example_models.py with
 # torch/transformers/peft): a tiny llama base fine-tuned on arithmetic by full fine-tuning and
