@@ -98,7 +98,7 @@ public enum ExperimentSummary {
             notes.append("QLoRA adapters are evaluated on the unquantized base (the engine has no NF4 path yet).")
         }
         let formatter = ISO8601DateFormatter()
-        var model = ReportModel(name: e.name, base: e.base, generated: formatter.string(from: Date()), toolVersion: toolVersion,
+        var model = ReportModel(name: e.name, base: Self.displayPath(e.base, experimentFile: e.file), generated: formatter.string(from: Date()), toolVersion: toolVersion,
                                 targets: e.targets, targetMetrics: targetMetrics, probes: e.probes, itemCounts: itemCounts,
                                 fewshot: e.numFewshot ?? 0, rows: partials.map(\.row), spectra: spectra,
                                 bootstrapResamples: bootstrapResamples, notes: notes)
@@ -149,5 +149,15 @@ public enum ResultsExport {
             }
             return c
         }
+    }
+}
+
+extension ExperimentSummary {
+    /// A path as seen from the experiment file's folder when it lies below it, so a committed
+    /// report shows "checkpoints/base" rather than the absolute path of the machine that ran it.
+    public static func displayPath(_ path: String, experimentFile: String) -> String {
+        let absolute = experimentFile.hasPrefix("/") ? experimentFile : FileManager.default.currentDirectoryPath + "/" + experimentFile
+        let folder = URL(fileURLWithPath: absolute).deletingLastPathComponent().standardized.path
+        return path.hasPrefix(folder + "/") ? String(path.dropFirst(folder.count + 1)) : path
     }
 }

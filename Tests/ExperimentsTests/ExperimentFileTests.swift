@@ -95,6 +95,11 @@ final class ExperimentFileTests: XCTestCase {
         XCTAssertEqual(e.base, root.appendingPathComponent("examples/checkpoints/base").standardized.path)
     }
 
+    func testReportShowsPathsRelativeToTheExperimentFile() {
+        XCTAssertEqual(ExperimentSummary.displayPath("/x/examples/checkpoints/base", experimentFile: "/x/examples/demo.yaml"), "checkpoints/base")
+        XCTAssertEqual(ExperimentSummary.displayPath("/elsewhere/base", experimentFile: "/x/examples/demo.yaml"), "/elsewhere/base")
+    }
+
     func testUnknownKeyNamesItsLine() {
         assertError(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshots: 0"), line: 6, contains: "unknown key 'num_fewshots'")
         assertError(good.replacingOccurrences(of: "step: 100, tokens", with: "stp: 100, tokens"), line: 9, contains: "unknown key 'stp'")
