@@ -67,7 +67,7 @@ public final class TensorStore: @unchecked Sendable {
             guard let shard = value as? String else {
                 throw CheckpointError(file: indexPath, field: "weight_map.\(tensor)", "expected a shard file name")
             }
-            guard !shard.contains("/") || !shard.hasPrefix("/") else {
+            guard !shard.hasPrefix("/") else {
                 throw CheckpointError(file: indexPath, field: "weight_map.\(tensor)", "shard path must be relative to the directory")
             }
             shardNames.insert(shard)

@@ -45,9 +45,6 @@ public struct Matrix<Scalar: BinaryFloatingPoint & Sendable>: Sendable, Equatabl
         return out
     }
 
-    public func converted<T>(to: T.Type = T.self) -> Matrix<T> {
-        Matrix<T>(rows: rows, cols: cols, storage: storage.map { T($0) })
-    }
 
     /// Frobenius norm, accumulated in Double so a large fp32 tensor keeps its digits.
     public var frobeniusNorm: Double {

@@ -54,8 +54,7 @@ struct LowRankFactors {
 /// DoRA's effective weight change: W' = diag(m / ||W0 + s B A||_row) (W0 + s B A), Delta = W' - W0,
 /// with the row norm taken over each output's inputs, as PEFT's DoRA layer does.
 enum DoRADelta {
-    static func dense(_ module: LoRAModule, adapter: LoRAAdapter, base: TensorStore,
-                      baseWeight: Matrix<Double>) throws -> Matrix<Double> {
+    static func dense(_ module: LoRAModule, adapter: LoRAAdapter, baseWeight: Matrix<Double>) throws -> Matrix<Double> {
         guard !module.isEmbedding, let magnitudeName = module.magnitudeTensor else {
             throw CheckpointError(file: adapter.path, field: module.module, "DoRA on embedding layers is not supported")
         }

@@ -25,7 +25,7 @@ public struct SpectraAnalyzer: Sendable {
     /// The full report entry for one perturbation; `compareWith` adds subspace similarity.
     public func analyze(_ p: Perturbation, base: ModelDirectory,
                         compareWith other: (label: String, perturbation: Perturbation, base: ModelDirectory)? = nil) throws -> TensorSpectrum {
-        let d = try decompose(p, base: base, vectors: needsVectors || other != nil, topK: vectorCount(p))
+        let d = try decompose(p, base: base, vectors: needsVectors || other != nil, topK: vectorCount)
         let shape = p.shape
         let metrics = SpectralMetrics(singularValues: d.singularValues, rows: shape[0], cols: shape[1], variance: options.variance)
         let baseNorm = d.baseSquared.squareRoot()
@@ -55,7 +55,7 @@ public struct SpectraAnalyzer: Sendable {
             }
         }
         if let other, let u1 = d.u {
-            let d2 = try decompose(other.perturbation, base: other.base, vectors: true, topK: vectorCount(other.perturbation))
+            let d2 = try decompose(other.perturbation, base: other.base, vectors: true, topK: vectorCount)
             if let u2 = d2.u {
                 let k1 = min(u1.cols, d.loraRank ?? options.subspaceK)
                 let k2 = min(u2.cols, d2.loraRank ?? options.subspaceK)
@@ -66,9 +66,8 @@ public struct SpectraAnalyzer: Sendable {
         return entry
     }
 
-    private func vectorCount(_ p: Perturbation) -> Int {
-        max(options.subspaceK, options.amplificationRank)
-    }
+    /// Singular directions kept when vectors are needed: enough for every opt-in measure.
+    private var vectorCount: Int { max(options.subspaceK, options.amplificationRank) }
 
     func decompose(_ p: Perturbation, base: ModelDirectory, vectors: Bool, topK: Int) throws -> Decomposition {
         switch p.kind {
@@ -129,7 +128,7 @@ public struct SpectraAnalyzer: Sendable {
             return try LowRankFactors.load(module, adapter: adapter).dense()
         case .dora:
             guard let module = p.module, let adapter = p.adapter else { preconditionFailure("DoRA perturbation without its module") }
-            return try DoRADelta.dense(module, adapter: adapter, base: base.tensors, baseWeight: baseWeight)
+            return try DoRADelta.dense(module, adapter: adapter, baseWeight: baseWeight)
         }
     }
 }
