@@ -6,6 +6,11 @@ public struct EvaluationOptions: Sendable {
     /// Overrides the task's num_fewshot.
     public var numFewshot: Int?
     public var fewshotSeed = FewShotSampler.defaultSeed
+    /// Only these document ids are scored (nil: all under the limit). Every document's prompt is
+    /// still built, in order, so each one's few-shot examples are the ones a full run draws
+    /// (the sampler's random state advances document by document). Aggregates then cover
+    /// only these documents.
+    public var documents: Set<Int>?
     public init(limit: Int? = nil, numFewshot: Int? = nil) {
         self.limit = limit
         self.numFewshot = numFewshot
@@ -62,7 +67,8 @@ public final class Evaluator {
 
     public func run(_ task: EvaluationTask, options: EvaluationOptions, progress: (Int, Int) -> Void = { _, _ in }) throws -> TaskResult {
         let def = task.definition
-        let (docs, shots) = try prepare(task, options: options)
+        let (prepared, shots) = try prepare(task, options: options)
+        let docs = options.documents.map { wanted in prepared.filter { wanted.contains($0.docID) } } ?? prepared
         var result = TaskResult(task: task, documents: docs)
         result.numFewshot = shots
         result.originalCount = task.documents.count

@@ -1,4 +1,5 @@
 import Checkpoints
+import Evaluation
 import Foundation
 
 /// What is evaluated: the base or a variant, with the fingerprint that keys its results.
@@ -12,15 +13,32 @@ public struct CheckpointIdentity: Sendable {
     public var adapter: String?
     public var fingerprint: String
     public var isBase: Bool
+    /// Set when an OpenAI-compatible server scores this checkpoint (connected and probed).
+    public var remote: RemoteBackend?
 
-    /// Fingerprints the base and every variant (streams every weight once).
-    public static func resolve(_ e: Experiment, progress: (String) -> Void = { _ in }) throws -> (base: CheckpointIdentity, variants: [CheckpointIdentity]) {
+    /// Fingerprints the base and the variants (all, or those labelled in `only`). Local
+    /// checkpoints: every weight is streamed once. Served checkpoints: the server is asked what
+    /// it serves under the name (see RemoteBackend.identity), so `server` must be given.
+    public static func resolve(_ e: Experiment, server: RemoteOptions? = nil, only: Set<String>? = nil,
+                               progress: (String) -> Void = { _ in }) throws -> (base: CheckpointIdentity, variants: [CheckpointIdentity]) {
         progress("base")
+        if e.backend.kind == .openai {
+            guard let server else { throw ExperimentError(file: e.file, line: nil, "the backend is openai but no server options were given") }
+            let base = try served(label: "base", method: "base", name: e.backend.servedModel, e: e, server: server, isBase: true)
+            var out: [CheckpointIdentity] = []
+            for v in e.variants where only?.contains(v.label) ?? true {
+                progress(v.label)
+                var c = try served(label: v.label, method: v.method.rawValue, name: v.servedModel, e: e, server: server, isBase: false)
+                (c.rank, c.step, c.tokens, c.adapter) = (v.rank, v.step, v.tokens, v.adapter ?? v.model)
+                out.append(c)
+            }
+            return (base, out)
+        }
         let baseModel = try ModelDirectory(path: e.base)
         let baseFP = try Fingerprint.of(model: baseModel)
         let base = CheckpointIdentity(label: "base", method: "base", model: e.base, fingerprint: baseFP, isBase: true)
         var out: [CheckpointIdentity] = []
-        for v in e.variants {
+        for v in e.variants where only?.contains(v.label) ?? true {
             progress(v.label)
             switch v.method {
             case .full:
@@ -39,8 +57,42 @@ public struct CheckpointIdentity: Sendable {
         return (base, out)
     }
 
+    /// Connects to the server for one served name; the fingerprint hashes what the server says
+    /// it serves under that name plus the local tokenization.
+    static func served(label: String, method: String, name: String?, e: Experiment, server: RemoteOptions, isBase: Bool) throws -> CheckpointIdentity {
+        var options = server
+        options.servedModel = name
+        let remote: RemoteBackend
+        do { remote = try RemoteBackend.connect(modelDirectory: e.base, options: options) } catch {
+            throw ExperimentError(file: e.file, line: nil, "\(label): \(error)")
+        }
+        let fp = String(format: "remote-xxh64:%016llx", XXH64.hash(Array("openai|\(remote.identity)".utf8)))
+        return CheckpointIdentity(label: label, method: method, model: e.base, fingerprint: fp, isBase: isBase, remote: remote)
+    }
+
     var record: CheckpointRecord {
         CheckpointRecord(label: label, method: method, rank: rank, step: step, tokens: tokens, modelPath: model,
-                         adapterPath: adapter, fingerprint: fingerprint, isBase: isBase, updatedAt: Date())
+                         adapterPath: adapter, fingerprint: fingerprint, isBase: isBase, updatedAt: Date(), servedModel: remote?.servedModel)
+    }
+}
+
+extension BackendSettings {
+    /// The server options of an openai backend: base_url (or the override), the API key read
+    /// from the named environment variable, concurrency and timeout.
+    public func remoteOptions(file: String, baseURLOverride: String? = nil,
+                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RemoteOptions? {
+        guard kind == .openai else { return nil }
+        guard let text = baseURLOverride ?? baseURL else {
+            throw ExperimentError(file: file, line: nil, "backend.base_url is not set: give it in the file or with `forgetlens run --base-url URL`")
+        }
+        try Self.checkURL(text) { ExperimentError(file: file, line: nil, $0) }
+        var key: String? = nil
+        if let variable = apiKeyEnv {
+            guard let value = environment[variable], !value.isEmpty else {
+                throw ExperimentError(file: file, line: nil, "backend.api_key_env: the environment variable \(variable) is not set or empty")
+            }
+            key = value
+        }
+        return RemoteOptions(baseURL: URL(string: text)!, apiKey: key, concurrency: concurrency, timeout: timeout)
     }
 }

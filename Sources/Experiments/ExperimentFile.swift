@@ -28,7 +28,12 @@ public struct Variant: Sendable, Equatable {
     /// Absolute paths: `model` for full fine-tunes, `adapter` for (Q)LoRA.
     public var model: String?
     public var adapter: String?
+    /// Its name on the experiment's OpenAI-compatible server (vLLM: --lora-modules NAME=PATH).
+    public var servedModel: String?
     public var line: Int?
+
+    /// Local weights to compute spectra from (a served variant may have none).
+    public var hasLocalWeights: Bool { model != nil || adapter != nil }
 }
 
 /// Documents per task: one number, or per task with a default.
@@ -59,10 +64,11 @@ public struct Experiment: Sendable {
     public var numFewshot: Int?
     public var spectra: SpectraSettings
     public var variants: [Variant]
+    public var backend = BackendSettings()
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
-    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants"]
-    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter"]
+    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend"]
+    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model"]
     static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
 
     /// The store: output/results.sqlite.
@@ -195,10 +201,15 @@ public struct Experiment: Sendable {
             }
         }
 
+        let backend = try top["backend"].map { try BackendSettings.parse($0, fail: fail) } ?? BackendSettings()
+        let served = backend.kind == .openai
+
         guard let variantsNode = top["variants"] else { throw fail(root, "missing field 'variants' (the fine-tuned checkpoints)") }
         guard case .sequence(let seq) = variantsNode, !seq.isEmpty else { throw fail(variantsNode, "variants: expected a non-empty list of {label:, method:, ...}") }
         var variants: [Variant] = []
         var labels: [String: Int] = ["base": 0]
+        // Two checkpoints under one served name would be one model scored twice.
+        var servedNames: [String: String] = backend.servedModel.map { [$0: "the base (backend.served_model)"] } ?? [:]
         for item in seq {
             guard case .mapping(let m) = item else { throw fail(item, "variants: each entry must be a mapping {label:, method:, ...}") }
             try checkKeys(m, variantKeys, "a variant")
@@ -214,15 +225,30 @@ public struct Experiment: Sendable {
             }
             var v = Variant(label: label, method: method, rank: try int(m, "rank", where_, minimum: 1),
                             step: try int(m, "step", where_), tokens: try int(m, "tokens", where_), line: item.mark?.line)
+            v.servedModel = try string(m, "served_model", where_)
+            if served && v.servedModel == nil {
+                throw fail(item, "\(where_)the backend is openai: give served_model: (its name on the server; vLLM --lora-modules NAME=PATH)")
+            }
+            if let name = v.servedModel {
+                if let other = servedNames[name] { throw fail(m["served_model"], "\(where_)served_model '\(name)' is already \(other)'s name") }
+                servedNames[name] = "variant '\(label)'"
+            }
+            if !served, let n = m["served_model"] { throw fail(n, "\(where_)served_model needs backend: {type: openai, ...}") }
             switch method {
             case .full:
                 if m["adapter"] != nil { throw fail(m["adapter"], "\(where_)method full takes model:, not adapter:") }
-                guard let model = try string(m, "model", where_) else { throw fail(item, "\(where_)missing field 'model' (the fine-tuned model directory)") }
+                guard let model = try string(m, "model", where_) else {
+                    if served { break }  // scored by the server; no local weights, no spectra
+                    throw fail(item, "\(where_)missing field 'model' (the fine-tuned model directory)")
+                }
                 v.model = resolve(model)
                 try directoryMustExist(v.model!, m["model"], "\(where_)model")
             case .lora, .qlora:
                 if m["model"] != nil { throw fail(m["model"], "\(where_)method \(method.rawValue) takes adapter:, not model:") }
-                guard let adapter = try string(m, "adapter", where_) else { throw fail(item, "\(where_)missing field 'adapter' (the PEFT adapter directory)") }
+                guard let adapter = try string(m, "adapter", where_) else {
+                    if served { break }
+                    throw fail(item, "\(where_)missing field 'adapter' (the PEFT adapter directory)")
+                }
                 v.adapter = resolve(adapter)
                 try directoryMustExist(v.adapter!, m["adapter"], "\(where_)adapter")
             }
@@ -230,7 +256,7 @@ public struct Experiment: Sendable {
         }
         return Experiment(file: file, name: name, base: base, output: output, targets: targetNodes.map(\.0),
                           probes: probeNodes?.map(\.0) ?? defaultProbes, limit: limit, numFewshot: fewshot,
-                          spectra: spectra, variants: variants)
+                          spectra: spectra, variants: variants, backend: backend)
     }
 
     /// Yams keeps Tag.name internal; compare the raw tag text.

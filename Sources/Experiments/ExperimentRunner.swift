@@ -8,7 +8,7 @@ public struct RunOptions: Sendable {
     public var chunkSize = 32
     public var threads: Int?
     public var batchSize = 64
-    public var toolVersion = "0.1.0"
+    public var toolVersion = "0.2.0"
     public init() {}
 }
 
@@ -21,6 +21,9 @@ public enum RunEvent {
     case taskFinished(label: String, task: String, metric: String, value: Double, stderr: Double?, scored: Int, total: Int)
     case spectra(label: String, done: Int, total: Int, tensor: String)
     case spectraFinished(label: String, computed: Int, total: Int)
+    case spectraSkipped(label: String, reason: String)
+    /// A shard's documents of a task are stored (its aggregate waits for `merge`).
+    case partFinished(label: String, task: String, documents: Range<Int>, scored: Int)
 }
 
 /// `forgetlens run`: every checkpoint (base first) on every task, then every variant's spectra,
@@ -38,18 +41,47 @@ public final class ExperimentRunner {
         self.options = options
     }
 
-    public func run(events: (RunEvent) -> Void = { _ in }) throws {
-        let runID = try store.beginRun(toolVersion: options.toolVersion, experiment: experiment.name, options: optionsJSON())
+    /// Runs everything (shard nil) or one shard's part. `server` is the openai backend's
+    /// connection (nil for native experiments). A whole run also stores each task's aggregates
+    /// and marks finished spectra passes; a shard stores only its documents and tensors, and
+    /// `merge` finishes the aggregates once the shards are together.
+    public func run(shard: Shard? = nil, server: RemoteOptions? = nil, events: (RunEvent) -> Void = { _ in }) throws {
+        let runID = try store.beginRun(toolVersion: options.toolVersion, experiment: experiment.name, options: optionsJSON(shard: shard))
         do {
-            let (base, variants) = try CheckpointIdentity.resolve(experiment) { events(.fingerprinting($0)) }
+            try store.save(definition: try ExperimentDefinition(experiment, catalog: catalog))
+            let spectraParts = try shard.map { try spectraPlan($0) }
+            // A shard fingerprints only the checkpoints it has work for (and the base, which
+            // LoRA fingerprints and spectra keys need).
+            var only: Set<String>? = nil
+            if let shard {
+                only = Set(try experiment.variants.enumerated().filter { i, v in
+                    try experiment.allTasks.contains { !(try documents(checkpoint: i + 1, task: $0, shard: shard)).isEmpty }
+                        || !(spectraParts?[v.label]?.isEmpty ?? true)
+                }.map(\.element.label))
+            }
+            let (base, variants) = try CheckpointIdentity.resolve(experiment, server: server, only: only) { events(.fingerprinting($0)) }
+            let index = Dictionary(uniqueKeysWithValues: experiment.variants.enumerated().map { ($1.label, $0 + 1) })
             let all = [base] + variants
             for c in all { try store.save(c.record) }
             for (i, c) in all.enumerated() {
                 events(.checkpoint(index: i + 1, total: all.count, label: c.label))
-                try evaluate(c, events: events)
+                try evaluate(c, checkpoint: c.isBase ? 0 : index[c.label]!, shard: shard, events: events)
             }
             if experiment.spectra.enabled {
-                for (v, c) in zip(experiment.variants, variants) { try spectra(v, c, baseFingerprint: base.fingerprint, events: events) }
+                for c in variants {
+                    let v = experiment.variants[index[c.label]! - 1]
+                    guard v.hasLocalWeights else {
+                        if shard == nil { events(.spectraSkipped(label: c.label, reason: "served only (no local model: or adapter:)")) }
+                        continue
+                    }
+                    if let spectraParts {
+                        if let mine = spectraParts[c.label], !mine.isEmpty {
+                            try spectra(v, c, baseFingerprint: base.fingerprint, only: mine, events: events)
+                        }
+                    } else {
+                        try spectra(v, c, baseFingerprint: base.fingerprint, only: nil, events: events)
+                    }
+                }
             }
             try store.finishRun(runID, status: "finished")
         } catch {
@@ -58,9 +90,62 @@ public final class ExperimentRunner {
         }
     }
 
-    func optionsJSON() -> String {
+    /// Documents of `task` that checkpoint `checkpoint` (0 = base, i = variant i) scores here.
+    func documents(checkpoint: Int, task: String, shard: Shard?) throws -> Range<Int> {
+        let n = try catalog.count(task, limit: experiment.limit.limit(for: task))
+        return shard?.documents(checkpoint: checkpoint, of: experiment.variants.count + 1, documents: n) ?? 0..<n
+    }
+
+    /// The spectra tensors of `shard`, by variant label (see Shard.assign). Built from the
+    /// checkpoints' headers, identically in every shard.
+    func spectraPlan(_ shard: Shard) throws -> [String: Set<String>] {
+        guard experiment.spectra.enabled else { return [:] }
+        let locals = experiment.variants.filter(\.hasLocalWeights)
+        guard !locals.isEmpty else { return [:] }
+        let baseModel = try spectraBase()
+        var units: [(label: String, tensor: String, cost: Double)] = []
+        for v in locals {
+            for p in try perturbations(v, baseModel: baseModel) {
+                let (m, n) = (Double(p.shape[0]), Double(p.shape[1]))
+                // Dense: a Gram matrix and its eigenvalues, ~ m n min(m, n). LoRA: QR of the
+                // factors and an r x r SVD, ~ (m + n) r^2.
+                let r = Double(p.module?.rank ?? 0)
+                let cost = p.kind == .lora ? (m + n) * r * r + r * r * r : m * n * min(m, n)
+                units.append((v.label, p.name, cost))
+            }
+        }
+        let owner = Shard.assign(costs: units.map(\.cost), shards: shard.count)
+        var out: [String: Set<String>] = [:]
+        for (u, s) in zip(units, owner) where s == shard.index - 1 { out[u.label, default: []].insert(u.tensor) }
+        return out
+    }
+
+    func spectraBase() throws -> ModelDirectory {
+        do { return try ModelDirectory(path: experiment.base) } catch {
+            guard experiment.backend.kind == .openai else { throw error }
+            throw ExperimentError(file: experiment.file, line: nil,
+                                  "spectra need the base's weights in \(experiment.base) (\(error)); set spectra: {enabled: false} to score through the server only")
+        }
+    }
+
+    func perturbations(_ v: Variant, baseModel: ModelDirectory) throws -> [Perturbation] {
+        let source: PerturbationSource
+        switch v.method {
+        case .full: source = .finetuned(base: baseModel, finetuned: try ModelDirectory(path: v.model!))
+        case .lora, .qlora: source = .adapter(base: baseModel, adapter: try LoRAAdapter(path: v.adapter!, base: baseModel.tensors))
+        }
+        let filter = try experiment.spectra.modules.map { pattern -> (String) -> Bool in
+            let regex = try NSRegularExpression(pattern: pattern)
+            return { name in regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil }
+        }
+        return try source.perturbations(matching: filter).perturbations
+    }
+
+    func optionsJSON(shard: Shard?) -> String {
         var o: [String: Any] = ["targets": experiment.targets, "probes": experiment.probes, "spectra_enabled": experiment.spectra.enabled,
-                                "variance": experiment.spectra.variance, "chunk_size": options.chunkSize, "file": experiment.file]
+                                "variance": experiment.spectra.variance, "chunk_size": options.chunkSize, "file": experiment.file,
+                                "backend": experiment.backend.kind.rawValue]
+        if let shard { o["shard"] = shard.description }
         if let f = experiment.numFewshot { o["num_fewshot"] = f }
         if let m = experiment.spectra.modules { o["modules"] = m }
         var limits: [String: Int] = experiment.limit.perTask
@@ -77,12 +162,13 @@ public final class ExperimentRunner {
         return ResultsStore.TaskKey(fingerprint: c.fingerprint, task: task, taskHash: try catalog.hash(task), fewshot: shots)
     }
 
-    func evaluate(_ c: CheckpointIdentity, events: (RunEvent) -> Void) throws {
+    func evaluate(_ c: CheckpointIdentity, checkpoint: Int, shard: Shard?, events: (RunEvent) -> Void) throws {
         var loaded: EvaluationBackend? = nil
         let opts = options
         let load: () throws -> EvaluationBackend = {
             if let loaded { return loaded }
-            let b = try NativeBackend.load(model: c.model, adapter: c.adapter, unmerged: false, threads: opts.threads, batchSize: opts.batchSize)
+            let b: EvaluationBackend = try c.remote
+                ?? NativeBackend.load(model: c.model, adapter: c.adapter, unmerged: false, threads: opts.threads, batchSize: opts.batchSize)
             loaded = b
             return b
         }
@@ -90,6 +176,12 @@ public final class ExperimentRunner {
             let limit = experiment.limit.limit(for: task)
             let key = try taskKey(c, task)
             let count = try catalog.count(task, limit: limit)
+            if shard != nil {
+                let mine = try documents(checkpoint: checkpoint, task: task, shard: shard)
+                if mine.isEmpty { continue }
+                _ = try evaluateTask(c, task: task, key: key, limit: limit, documents: mine, backend: load, events: events)
+                continue
+            }
             if let done = try store.taskResult(key, limit: limit ?? 0), done.documents == count {
                 let (metric, negate) = try catalog.primaryMetric(task)
                 if let a = done.metrics[metric] {
@@ -98,25 +190,34 @@ public final class ExperimentRunner {
                 }
                 continue
             }
-            _ = try evaluateTask(c, task: task, key: key, limit: limit, backend: load, events: events)
+            _ = try evaluateTask(c, task: task, key: key, limit: limit, documents: nil, backend: load, events: events)
         }
     }
 
-    /// Runs one task through the caching backend and stores per-item metrics and the aggregate.
-    func evaluateTask(_ c: CheckpointIdentity, task: String, key: ResultsStore.TaskKey, limit: Int?,
+    /// Runs one task through the caching backend and stores per-item metrics, and the aggregate
+    /// when every document was scored (`documents` nil). A part (a shard's documents) stores
+    /// only its items.
+    func evaluateTask(_ c: CheckpointIdentity, task: String, key: ResultsStore.TaskKey, limit: Int?, documents: Range<Int>?,
                       backend: @escaping () throws -> EvaluationBackend, events: (RunEvent) -> Void) throws -> TaskResult {
         let evalTask = try catalog.task(task)
         let count = try catalog.count(task, limit: limit)
-        let caching = try CachingBackend(name: c.model, store: store, key: key, docIDs: Array(0..<count),
+        let docIDs = documents.map(Array.init) ?? Array(0..<count)
+        let caching = try CachingBackend(name: c.model, store: store, key: key, docIDs: docIDs,
                                          chunkSize: options.chunkSize, makeInner: backend)
-        events(.task(label: c.label, task: task, done: count - caching.missing.count, total: count))
+        events(.task(label: c.label, task: task, done: docIDs.count - caching.missing.count, total: docIDs.count))
         let evaluator = Evaluator(backend: caching)
+        var evalOptions = EvaluationOptions(limit: limit, numFewshot: key.fewshot)
+        evalOptions.documents = documents.map(Set.init)
         let result = try withoutActuallyEscaping(events) { ev in
             caching.chunkCommitted = { done, total in ev(.task(label: c.label, task: task, done: done, total: total)) }
             defer { caching.chunkCommitted = { _, _ in } }
-            return try evaluator.run(evalTask, options: EvaluationOptions(limit: limit, numFewshot: key.fewshot))
+            return try evaluator.run(evalTask, options: evalOptions)
         }
-        try storeMetrics(result, key: key, limit: limit, cached: caching.cached)
+        try store.saveMetrics(result, key: key, limit: limit, cached: caching.cached, aggregate: documents == nil)
+        if let documents {
+            events(.partFinished(label: c.label, task: task, documents: documents, scored: caching.computed))
+            return result
+        }
         let (metric, negate) = try catalog.primaryMetric(task)
         if let a = result.aggregates.first(where: { $0.metric == metric }) {
             events(.taskFinished(label: c.label, task: task, metric: TaskCatalog.displayName((metric, negate)),
@@ -125,59 +226,18 @@ public final class ExperimentRunner {
         return result
     }
 
-    func storeMetrics(_ result: TaskResult, key: ResultsStore.TaskKey, limit: Int?, cached: [Int: ItemRecord]) throws {
-        var updated: [ItemRecord] = []
-        for (doc, items) in zip(result.documents, result.itemMetrics) {
-            guard var r = cached[doc.docID], r.metrics == nil else { continue }
-            var m: [String: ItemMetric] = [:]
-            for (name, v) in items {
-                switch v {
-                case .number(let x): m[name] = ItemMetric(value: x, weight: nil)
-                case .weighted(let ll, let n): m[name] = ItemMetric(value: ll, weight: n)
-                }
-            }
-            r.metrics = m
-            r.gold = doc.gold >= 0 ? doc.gold : nil
-            r.target = Self.text(doc.target)
-            r.acc = m["acc"]?.value ?? m["exact_match"]?.value
-            r.accNorm = m["acc_norm"]?.value
-            updated.append(r)
-        }
-        try store.save(items: updated)
-        var aggregates: [String: TaskResultRecord.Aggregate] = [:]
-        for a in result.aggregates { aggregates[a.metric] = .init(value: a.value, stderr: a.stderr) }
-        try store.save(TaskResultRecord(fingerprint: key.fingerprint, task: key.task, taskHash: key.taskHash, fewshot: key.fewshot,
-                                        limit: limit ?? 0, documents: result.documents.count, metrics: aggregates, computedAt: Date()))
-    }
-
-    static func text(_ v: JSONValue) -> String {
-        switch v {
-        case .string(let s): return s
-        case .int(let i): return String(i)
-        default: return v.serialized()
-        }
-    }
-
     // MARK: spectra
 
-    func spectra(_ v: Variant, _ c: CheckpointIdentity, baseFingerprint: String, events: (RunEvent) -> Void) throws {
+    /// A variant's spectra: every tensor (marking the pass complete) or, for a shard, `only` these.
+    func spectra(_ v: Variant, _ c: CheckpointIdentity, baseFingerprint: String, only: Set<String>?, events: (RunEvent) -> Void) throws {
         let settings = experiment.spectra
         let modules = settings.modules ?? ""
-        if let pass = try store.spectraPass(base: baseFingerprint, fingerprint: c.fingerprint, variance: settings.variance, modules: modules) {
+        if only == nil, let pass = try store.spectraPass(base: baseFingerprint, fingerprint: c.fingerprint, variance: settings.variance, modules: modules) {
             events(.spectraFinished(label: c.label, computed: 0, total: pass.tensors))
             return
         }
-        let baseModel = try ModelDirectory(path: experiment.base)
-        let source: PerturbationSource
-        switch v.method {
-        case .full: source = .finetuned(base: baseModel, finetuned: try ModelDirectory(path: v.model!))
-        case .lora, .qlora: source = .adapter(base: baseModel, adapter: try LoRAAdapter(path: v.adapter!, base: baseModel.tensors))
-        }
-        let filter = try settings.modules.map { pattern -> (String) -> Bool in
-            let regex = try NSRegularExpression(pattern: pattern)
-            return { name in regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil }
-        }
-        let perturbations = try source.perturbations(matching: filter).perturbations
+        let baseModel = try spectraBase()
+        let perturbations = try perturbations(v, baseModel: baseModel).filter { only?.contains($0.name) ?? true }
         let stored = try store.spectra(base: baseFingerprint, fingerprint: c.fingerprint, variance: settings.variance)
         var options = SpectraOptions()
         options.variance = settings.variance
@@ -195,8 +255,10 @@ public final class ExperimentRunner {
             computed += 1
         }
         events(.spectra(label: c.label, done: perturbations.count, total: perturbations.count, tensor: ""))
-        try store.save(SpectraPassRecord(baseFingerprint: baseFingerprint, fingerprint: c.fingerprint, variance: settings.variance,
-                                         modules: modules, tensors: perturbations.count))
+        if only == nil {
+            try store.save(SpectraPassRecord(baseFingerprint: baseFingerprint, fingerprint: c.fingerprint, variance: settings.variance,
+                                             modules: modules, tensors: perturbations.count))
+        }
         events(.spectraFinished(label: c.label, computed: computed, total: perturbations.count))
     }
 }

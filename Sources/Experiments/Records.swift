@@ -35,9 +35,11 @@ public struct CheckpointRecord: Codable, Sendable, FetchableRecord, PersistableR
     public var fingerprint: String
     public var isBase: Bool
     public var updatedAt: Date
+    /// The served model name when an OpenAI-compatible server scores this checkpoint.
+    public var servedModel: String?
     enum CodingKeys: String, CodingKey {
         case label, method, rank, step, tokens, fingerprint
-        case modelPath = "model_path", adapterPath = "adapter_path", isBase = "is_base", updatedAt = "updated_at"
+        case modelPath = "model_path", adapterPath = "adapter_path", isBase = "is_base", updatedAt = "updated_at", servedModel = "served_model"
     }
 }
 

@@ -80,6 +80,17 @@ enum StoreSchema {
                 t.primaryKey(["base_fingerprint", "fingerprint", "variance", "modules"])
             }
         }
+        m.registerMigration("v2") { db in
+            // One row: the definition the store's results answer (merge compares it).
+            try db.create(table: "experiment_definition") { t in
+                t.primaryKey("id", .integer).check { $0 == 1 }
+                t.column("hash", .text).notNull()
+                t.column("json", .text).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+            // The name a checkpoint is served under when an OpenAI-compatible server scored it.
+            try db.alter(table: "checkpoints") { t in t.add(column: "served_model", .text) }
+        }
         return m
     }
 }
@@ -102,6 +113,9 @@ public final class ResultsStore: @unchecked Sendable {
             throw ExperimentError(file: path, line: nil, "cannot open the results store: \(e.message ?? e.description)")
         }
     }
+
+    /// Closes the database (checkpointing the WAL into the file); the store is unusable after.
+    public func close() throws { try db.close() }
 
     /// Opens an existing store read-only-ish (fails if it does not exist).
     public static func existing(path: String) throws -> ResultsStore {
@@ -128,6 +142,20 @@ public final class ResultsStore: @unchecked Sendable {
                 r.status = status
                 try r.update(db)
             }
+        }
+    }
+
+    /// The experiment definition the store's results answer (nil: written before v2, or empty).
+    public func definition() throws -> (hash: String, json: String)? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT hash, json FROM experiment_definition WHERE id = 1").map { ($0["hash"], $0["json"]) }
+        }
+    }
+
+    public func save(definition d: ExperimentDefinition) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO experiment_definition (id, hash, json, updated_at) VALUES (1, ?, ?, ?)",
+                           arguments: [d.hash, d.json, Date()])
         }
     }
 
@@ -193,6 +221,7 @@ public final class ResultsStore: @unchecked Sendable {
     /// Every stored item and task result (for exports and tests).
     public func allItems() throws -> [ItemRecord] { try db.read { try ItemRecord.fetchAll($0) } }
     public func allTaskResults() throws -> [TaskResultRecord] { try db.read { try TaskResultRecord.fetchAll($0) } }
+    public func allSpectra() throws -> [SpectrumRecord] { try db.read { try SpectrumRecord.fetchAll($0) } }
 
     /// Row counts per table (for progress checks and tests).
     public func counts() throws -> [String: Int] {

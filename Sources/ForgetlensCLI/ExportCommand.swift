@@ -11,9 +11,11 @@ struct ExportCommand: ParsableCommand {
     @Argument(help: "The experiment file (YAML).")
     var file: String
 
+    @OptionGroup var storeOption: StoreOption
+
     func run() throws {
         let (experiment, catalog) = try ExperimentContext.load(file)
-        let store = try ResultsStore.existing(path: experiment.storePath)
+        let store = try ResultsStore.existing(path: storeOption.path(experiment))
         let dir = URL(fileURLWithPath: experiment.output).appendingPathComponent("export")
         for (label, json) in try ResultsExport.results(experiment, catalog: catalog, store: store) {
             let path = dir.appendingPathComponent(label).appendingPathComponent("results.json").path

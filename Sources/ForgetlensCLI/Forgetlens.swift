@@ -6,8 +6,8 @@ public struct Forgetlens: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "forgetlens",
         abstract: "What a fine-tune cost and what it bought: evaluation, forgetting probes and weight spectra.",
-        version: "0.1.0",
-        subcommands: [SpectraCommand.self, TokenizeCommand.self, Logprobs.self, EvalCommand.self, TasksCommand.self, RunCommand.self, ReportCommand.self, ParetoCommand.self, ExportCommand.self]
+        version: "0.2.0",
+        subcommands: [SpectraCommand.self, TokenizeCommand.self, Logprobs.self, EvalCommand.self, TasksCommand.self, RunCommand.self, MergeCommand.self, ReportCommand.self, ParetoCommand.self, ExportCommand.self]
     )
 
     public init() {}

@@ -12,6 +12,8 @@ struct ParetoCommand: ParsableCommand {
     @Argument(help: "The experiment file (YAML).")
     var file: String
 
+    @OptionGroup var storeOption: StoreOption
+
     @Option(help: "Write the frontier as CSV to this file.")
     var csv: String?
 
@@ -32,7 +34,7 @@ struct ParetoCommand: ParsableCommand {
         for o in objs where !known.contains(o.name) {
             throw ValidationError("--objectives: unknown objective '\(o.name)' (known: \(known.sorted().joined(separator: ", ")))")
         }
-        let store = try ResultsStore.existing(path: experiment.storePath)
+        let store = try ResultsStore.existing(path: storeOption.path(experiment))
         let model = try ExperimentSummary.build(experiment, catalog: catalog, store: store, toolVersion: ExperimentContext.toolVersion,
                                                 bootstrapResamples: 1)
         let frontier = FrontierExport(model: model, objectives: objs)

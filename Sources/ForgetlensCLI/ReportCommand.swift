@@ -18,6 +18,8 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "The experiment file (YAML).")
     var file: String
 
+    @OptionGroup var storeOption: StoreOption
+
     @Option(help: "Paired bootstrap resamples.")
     var bootstrap: Int = 10_000
 
@@ -30,7 +32,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let (experiment, catalog) = try ExperimentContext.load(file)
-        let store = try ResultsStore.existing(path: experiment.storePath)
+        let store = try ResultsStore.existing(path: storeOption.path(experiment))
         let model = try ExperimentSummary.build(experiment, catalog: catalog, store: store, toolVersion: ExperimentContext.toolVersion,
                                                 bootstrapResamples: bootstrap, seed: seed)
         let dir = URL(fileURLWithPath: experiment.output)

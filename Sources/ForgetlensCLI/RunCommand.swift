@@ -13,6 +13,14 @@ enum ExperimentContext {
     static var toolVersion: String { Forgetlens.configuration.version }
 }
 
+/// `--store PATH`: read or write another store than the experiment's OUTPUT/results.sqlite.
+struct StoreOption: ParsableArguments {
+    @Option(help: "The results store (default: OUTPUT/results.sqlite of the experiment).")
+    var store: String?
+
+    func path(_ e: Experiment) -> String { store ?? e.storePath }
+}
+
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -22,6 +30,14 @@ struct RunCommand: ParsableCommand {
         Every finished chunk of documents and every tensor's spectrum is committed as it completes: a rerun
         (also after a crash or kill) skips what is stored, and a checkpoint whose files changed (new fingerprint)
         is evaluated again.
+
+        --shard I/N does the I-th of N equal parts of the work (documents of every checkpoint and task, and
+        spectra tensors), deterministically, into its own store (default OUTPUT/shards/shard-I-of-N.sqlite):
+        run the N parts anywhere (a Slurm array: --shard $SLURM_ARRAY_TASK_ID/N with --array=1-N), then
+        `forgetlens merge OUTPUT/results.sqlite OUTPUT/shards/*.sqlite` joins them and computes the aggregates.
+
+        With `backend: {type: openai, ...}` in the file, every checkpoint is scored by that server under its
+        served_model name; --base-url overrides the file's base_url (e.g. a port chosen when the job starts).
         """
     )
 
@@ -37,14 +53,32 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Threads for the engine (default: its own choice).")
     var threads: Int?
 
+    @Option(help: "Do part I of N (1 <= I <= N) of the work into its own store; merge the parts with `forgetlens merge`.")
+    var shard: String?
+
+    @Option(help: "The results store (default: OUTPUT/results.sqlite, or OUTPUT/shards/shard-I-of-N.sqlite with --shard).")
+    var store: String?
+
+    @Option(name: .customLong("base-url"), help: "With an openai backend: the server URL, overriding the file's backend.base_url.")
+    var baseURL: String?
+
     func validate() throws {
+        if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError("\(error)") } }
         guard chunkSize > 0 else { throw ValidationError("--chunk-size must be positive.") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive.") }
     }
 
     func run() throws {
         let (experiment, catalog) = try ExperimentContext.load(file)
-        let store = try ResultsStore(path: experiment.storePath)
+        let part = try shard.map { try Shard(parsing: $0) }
+        if baseURL != nil, experiment.backend.kind != .openai {
+            throw ValidationError("--base-url needs backend: {type: openai, ...} in \(file)")
+        }
+        let server = try experiment.backend.remoteOptions(file: file, baseURLOverride: baseURL)
+        let storePath = store ?? part.map { p in
+            URL(fileURLWithPath: experiment.output).appendingPathComponent("shards/shard-\(p.index)-of-\(p.count).sqlite").path
+        } ?? experiment.storePath
+        let store = try ResultsStore(path: storePath)
         var options = RunOptions()
         options.chunkSize = chunkSize
         options.batchSize = batchSize
@@ -53,7 +87,8 @@ struct RunCommand: ParsableCommand {
         let runner = ExperimentRunner(experiment: experiment, catalog: catalog, store: store, options: options)
         var bar: ProgressBar? = nil
         func say(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
-        try runner.run { event in
+        if let part { say("shard \(part) of \(experiment.name) into \(storePath)") }
+        try runner.run(shard: part, server: server) { event in
             switch event {
             case .fingerprinting(let label): say("fingerprinting \(label)")
             case .checkpoint(let i, let n, let label): say("[\(i)/\(n)] \(label)")
@@ -71,8 +106,19 @@ struct RunCommand: ParsableCommand {
             case .spectraFinished(let label, let computed, let total):
                 bar = nil
                 say("  \(label) spectra: \(total) tensors (\(computed == 0 ? "all stored" : "\(computed) computed now"))")
+            case .spectraSkipped(let label, let reason):
+                say("  \(label) spectra skipped: \(reason)")
+            case .partFinished(_, let task, let docs, let scored):
+                bar = nil
+                let name = task.padding(toLength: max(task.count, 18), withPad: " ", startingAt: 0)
+                say("  \(name) documents \(docs.lowerBound)..<\(docs.upperBound) (\(scored == 0 ? "all stored" : "\(scored) scored now"))")
             }
         }
-        print("Results in \(experiment.storePath). Next: forgetlens report \(file)")
+        if part != nil {
+            print("Part \(shard!) in \(storePath). When every part is done: forgetlens merge \(experiment.storePath) "
+                  + URL(fileURLWithPath: storePath).deletingLastPathComponent().path + "/*.sqlite")
+        } else {
+            print("Results in \(storePath). Next: forgetlens report \(file)")
+        }
     }
 }

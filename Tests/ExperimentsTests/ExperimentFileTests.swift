@@ -137,4 +137,58 @@ final class ExperimentFileTests: XCTestCase {
             XCTAssertNotNil((e as? ExperimentError)?.line, "\(e)")
         }
     }
+
+    // MARK: backend: openai
+
+    let served = """
+    name: served
+    base: checkpoints/base
+    targets: [basic_arithmetic]
+    backend:
+      type: openai
+      base_url: http://gpu01:8000/v1
+      api_key_env: VLLM_API_KEY
+      served_model: llama-7b
+      concurrency: 32
+      timeout: 600
+    variants:
+      - {label: lora-r8, method: lora, served_model: r8, adapter: checkpoints/lora-r8/step-100}
+      - {label: full, method: full, served_model: full-ft}
+    """
+
+    func testParsesAServedExperiment() throws {
+        let e = try parse(served)
+        XCTAssertEqual(e.backend, BackendSettings(kind: .openai, baseURL: "http://gpu01:8000/v1", apiKeyEnv: "VLLM_API_KEY",
+                                                  servedModel: "llama-7b", concurrency: 32, timeout: 600))
+        XCTAssertEqual(e.variants.map(\.servedModel), ["r8", "full-ft"])
+        XCTAssertTrue(e.variants[0].hasLocalWeights)  // spectra from the local adapter
+        XCTAssertFalse(e.variants[1].hasLocalWeights)  // served only: no spectra
+        // The key is read from the named variable; its absence is an error naming the variable.
+        let options = try e.backend.remoteOptions(file: "f", environment: ["VLLM_API_KEY": "sk-123"])
+        XCTAssertEqual(options?.apiKey, "sk-123")
+        XCTAssertEqual(options?.concurrency, 32)
+        XCTAssertThrowsError(try e.backend.remoteOptions(file: "f", environment: [:])) {
+            XCTAssertTrue("\($0)".contains("VLLM_API_KEY is not set"), "\($0)")
+        }
+        XCTAssertEqual(try e.backend.remoteOptions(file: "f", baseURLOverride: "http://node7:9000", environment: ["VLLM_API_KEY": "k"])?.baseURL.absoluteString,
+                       "http://node7:9000")
+        XCTAssertNil(try parse(good).backend.remoteOptions(file: "f"))
+        XCTAssertEqual(try parse(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshot: 0\nbackend: native")).backend.kind, .native)
+    }
+
+    func testServedExperimentErrors() {
+        assertError(served.replacingOccurrences(of: "served_model: full-ft", with: "step: 3"), line: 13,
+                    contains: "the backend is openai: give served_model:")
+        assertError(good.replacingOccurrences(of: "rank: 8,", with: "served_model: x,"), line: 10, contains: "served_model needs backend")
+        assertError(served.replacingOccurrences(of: "type: openai", with: "type: vllm"), line: 5, contains: "expected native or openai, got 'vllm'")
+        assertError(served.replacingOccurrences(of: "http://gpu01:8000/v1", with: "gpu01:8000"), line: 6, contains: "expected http(s)://HOST:PORT")
+        assertError(served.replacingOccurrences(of: "api_key_env: VLLM_API_KEY", with: "api_key_env: sk-abc123"), line: 7, contains: "NAME of an environment variable")
+        assertError(served.replacingOccurrences(of: "concurrency: 32", with: "concurrency: 0"), line: 9, contains: "from 1 to 1024")
+        assertError(served.replacingOccurrences(of: "timeout: 600", with: "api_key: sk-abc"), line: 10, contains: "unknown key 'api_key' in backend")
+        assertError(served.replacingOccurrences(of: "served_model: full-ft", with: "served_model: r8"), line: 13, contains: "served_model 'r8' is already variant 'lora-r8''s name")
+        assertError(served.replacingOccurrences(of: "served_model: full-ft", with: "served_model: llama-7b"), line: 13, contains: "already the base")
+        assertError(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshot: 0\nbackend: openai"), line: 7, contains: "needs a mapping")
+        assertError(served.replacingOccurrences(of: "served_model: r8, adapter: checkpoints/lora-r8/step-100", with: "served_model: r8, adapter: nowhere"),
+                    line: 12, contains: "does not exist")
+    }
 }

@@ -24,16 +24,20 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
     public let encoder: RequestEncoder
     /// The `model` field sent (nil: omitted).
     public let servedModel: String?
+    /// The server's /v1/models entry for it (nil: the server has no /v1/models).
+    public let modelEntry: JSONValue?
     public let form: Protocol_
     /// lm-eval's max_length: inputs are (context + continuation)[-(maxLength + 1):] (nil: no truncation).
     public let maxLength: Int?
     let client: OpenAIClient
 
-    init(name: String, options: RemoteOptions, encoder: RequestEncoder, servedModel: String?, form: Protocol_, maxLength: Int?, client: OpenAIClient) {
+    init(name: String, options: RemoteOptions, encoder: RequestEncoder, servedModel: String?, modelEntry: JSONValue?,
+         form: Protocol_, maxLength: Int?, client: OpenAIClient) {
         self.name = name
         self.options = options
         self.encoder = encoder
         self.servedModel = servedModel
+        self.modelEntry = modelEntry
         self.form = form
         self.maxLength = maxLength
         self.client = client
@@ -52,7 +56,7 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
 
     public static func connect(encoder: RequestEncoder, options: RemoteOptions, maxLength: Int?) async throws -> RemoteBackend {
         let client = OpenAIClient(options: options)
-        let served = try await resolveModel(client: client, options: options)
+        let (served, entry) = try await resolveModel(client: client, options: options)
         let name = "openai-completions \(options.displayURL)" + (served.map { " model=\($0)" } ?? "")
         let prompts: [RemoteOptions.PromptForm] = options.promptForm == .auto ? [.tokens, .text] : [options.promptForm]
         let logprobs: [RemoteOptions.LogprobsForm] = options.logprobsForm == .auto ? [.echo, .promptLogprobs] : [options.logprobsForm]
@@ -62,7 +66,7 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
                 // prompt_logprobs answers in token ids: it needs token-id prompts
                 if p == .text && l == .promptLogprobs && logprobs.count > 1 { continue }
                 let candidate = RemoteBackend(name: name, options: options, encoder: encoder, servedModel: served,
-                                              form: Protocol_(prompt: p, logprobs: l), maxLength: maxLength, client: client)
+                                              modelEntry: entry, form: Protocol_(prompt: p, logprobs: l), maxLength: maxLength, client: client)
                 do {
                     try await candidate.probe()
                     return candidate
@@ -79,24 +83,43 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
 
     /// The served model to name in requests: --served-model if the server lists it, else the only
     /// model listed. Servers without /v1/models get the option as given.
-    static func resolveModel(client: OpenAIClient, options: RemoteOptions) async throws -> String? {
+    static func resolveModel(client: OpenAIClient, options: RemoteOptions) async throws -> (String?, JSONValue?) {
         let listing: JSONValue
         do {
             listing = try await client.get("models")
         } catch let e as RemoteError where e.kind == .rejected && e.status == 404 {
-            return options.servedModel
+            return (options.servedModel, nil)
         }
-        let ids = (listing["data"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+        let entries = listing["data"]?.arrayValue ?? []
+        let ids = entries.compactMap { $0["id"]?.stringValue }
+        func entry(_ id: String?) -> JSONValue? { entries.first { $0["id"]?.stringValue == id } }
         if let wanted = options.servedModel {
             guard ids.isEmpty || ids.contains(wanted) else {
                 throw RemoteError.configuration("--served-model \(wanted): \(options.displayURL) serves \(ids.map { "'\($0)'" }.joined(separator: ", ")); a LoRA variant must be registered when the server starts (vLLM: --enable-lora --lora-modules \(wanted)=PATH)")
             }
-            return wanted
+            return (wanted, entry(wanted))
         }
         if ids.count > 1 {
             throw RemoteError.configuration("\(options.displayURL) serves several models (\(ids.map { "'\($0)'" }.joined(separator: ", "))): choose one with --served-model NAME")
         }
-        return ids.first
+        return (ids.first, entry(ids.first))
+    }
+
+    /// What identifies the scored model, for the results store's fingerprint: the served name,
+    /// the stable fields of the server's /v1/models entry (vLLM's root path, parent model and
+    /// max_model_len; never `created`, which is the time of the request, or permissions), and
+    /// the local tokenization (tokenizer.json's content, BOS/EOS and the context length), which
+    /// decides every request's tokens.
+    public var identity: String {
+        var parts = ["served=\(servedModel ?? "")"]
+        if case .object(let o)? = modelEntry {
+            for key in ["id", "object", "owned_by", "root", "parent", "max_model_len"] {
+                if let v = o[key], v != .null { parts.append("\(key)=\(v.serialized())") }
+            }
+        }
+        parts.append("tokenizer=\(encoder.contentHash)")
+        parts.append("bos=\(encoder.bosToken.map(String.init) ?? "-") eos=\(encoder.eosToken.map(String.init) ?? "-") max_length=\(maxLength.map(String.init) ?? "-")")
+        return parts.joined(separator: "|")
     }
 
     /// Scores a fixed sentence: the server must accept this form and its tokens must match ours.

@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import Tokenizers
 
@@ -11,6 +12,9 @@ public struct RequestEncoder: Sendable {
     public let bosToken: Int?
     public let eosToken: Int?
     let prefixText: String
+    /// xxh64 of tokenizer.json when loaded from a directory ("" otherwise): part of a remote
+    /// checkpoint's identity, since it decides every request's tokens.
+    public internal(set) var contentHash = ""
 
     public init(tokenizer: Tokenizer, bosToken: Int?, eosToken: Int?) throws {
         self.tokenizer = tokenizer
@@ -56,6 +60,7 @@ public struct RequestEncoder: Sendable {
             throw EvaluationError("\(directory): no tokenizer.json (the remote backend tokenizes locally with the model's tokenizer)")
         }
         let tokenizer = try Tokenizer(contentsOf: tokURL)
+        let bytes = (try? Data(contentsOf: tokURL)) ?? Data()
         var (bos, eos) = configuredSpecialTokens(tokenizer: tokenizer, directory: dir)
         if let data = try? Data(contentsOf: dir.appendingPathComponent("config.json")),
            case .object(let cfg)? = try? JSONValue.parse(data) {
@@ -64,7 +69,9 @@ public struct RequestEncoder: Sendable {
                 eos = cfg["eos_token_id"]?.intValue ?? cfg["eos_token_id"]?.arrayValue?.first?.intValue
             }
         }
-        return try RequestEncoder(tokenizer: tokenizer, bosToken: bos, eosToken: eos)
+        var encoder = try RequestEncoder(tokenizer: tokenizer, bosToken: bos, eosToken: eos)
+        encoder.contentHash = String(format: "xxh64:%016llx", XXH64.hash([UInt8](bytes)))
+        return encoder
     }
 
     /// The model's context length from DIR/config.json (max_position_embeddings, n_positions,

@@ -2,17 +2,16 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import TestSupport
 import XCTest
 
-/// Local servers for the remote-backend tests: llama-cpp-python's OpenAI-compatible server on the
+/// Local servers for the remote-backend tests (EvaluationTests and ExperimentsTests): llama-cpp-python's OpenAI-compatible server on the
 /// committed GGUF fixture, and scripts/remote/fault_proxy.py in front of it. Loopback only; every
 /// process is killed by `stop()` (tests call it in defer / tearDown) and every wait is bounded.
-final class LocalServer {
-    let process: Process
-    let port: Int
-    let log: URL
-    var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
+public final class LocalServer {
+    public let process: Process
+    public let port: Int
+    public let log: URL
+    public var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
     init(process: Process, port: Int, log: URL) {
         self.process = process
@@ -22,7 +21,7 @@ final class LocalServer {
 
     deinit { stop() }
 
-    func stop() {
+    public func stop() {
         guard process.isRunning else { return }
         process.terminate()
         let deadline = Date().addingTimeInterval(5)
@@ -37,25 +36,25 @@ final class LocalServer {
     }
 
     /// The server dies at once (SIGKILL): no graceful close of in-flight requests.
-    func killHard() {
+    public func killHard() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         waitBriefly()
     }
 
-    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    public var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
-    static var gguf: String { Fixtures.root.appendingPathComponent("gguf/llama-tiny-f32.gguf").path }
-    static var scripts: URL { Fixtures.packageRoot.appendingPathComponent("scripts/remote") }
+    public static var gguf: String { Fixtures.root.appendingPathComponent("gguf/llama-tiny-f32.gguf").path }
+    public static var scripts: URL { Fixtures.packageRoot.appendingPathComponent("scripts/remote") }
 
-    static func python(_ code: String) -> (status: Int32, output: String) {
+    public static func python(_ code: String) -> (status: Int32, output: String) {
         let r = Subprocess.run(["python3", "-c", code], timeout: 120)
         return (r.status, r.output)
     }
 
     /// Skips (never fails) when llama-cpp-python's server is not installed: CI installs it on a
     /// best-effort basis (.ci/run), and the tests must not turn red because a wheel did not build.
-    static func requireLlamaCpp() throws {
+    public static func requireLlamaCpp() throws {
         let r = python("import llama_cpp, llama_cpp.server; print(llama_cpp.__version__)")
         guard r.status == 0 else {
             throw XCTSkip("llama-cpp-python's server is not importable (pip install 'llama-cpp-python[server]==0.3.36'); remote-backend tests against a real server are skipped")
@@ -65,7 +64,7 @@ final class LocalServer {
         }
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let r = python("import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
         guard r.status == 0, let port = Int(r.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw XCTSkip("cannot find a free loopback port: \(r.output)")
@@ -74,15 +73,24 @@ final class LocalServer {
     }
 
     /// python3 -m llama_cpp.server on 127.0.0.1:<free port>, ready when GET /v1/models answers.
-    static func llamaCpp(timeout: TimeInterval = 120, extra: [String] = []) throws -> LocalServer {
+    public static func llamaCpp(timeout: TimeInterval = 120, extra: [String] = [], aliases: [String]? = nil) throws -> LocalServer {
         try requireLlamaCpp()
         let port = try freePort()
         let log = Fixtures.temporaryDirectory("llamacpp-server").appendingPathComponent("server.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-m", "llama_cpp.server", "--model", gguf, "--logits_all", "true",
-                       "--host", "127.0.0.1", "--port", "\(port)", "--n_ctx", "512", "--n_threads", "1", "--n_threads_batch", "1"] + extra
+        if let aliases {
+            // One entry per alias (llama-cpp-python's --config_file): the same weights served
+            // under several names, as vLLM serves a base and its LoRA modules side by side.
+            let models = aliases.map { ["model": gguf, "model_alias": $0, "logits_all": true, "n_ctx": 512, "n_threads": 1, "n_threads_batch": 1] as [String: Any] }
+            let config = log.deletingLastPathComponent().appendingPathComponent("config.json")
+            try JSONSerialization.data(withJSONObject: ["host": "127.0.0.1", "port": port, "models": models]).write(to: config)
+            p.arguments = ["python3", "-m", "llama_cpp.server", "--config_file", config.path] + extra
+        } else {
+            p.arguments = ["python3", "-m", "llama_cpp.server", "--model", gguf, "--logits_all", "true",
+                           "--host", "127.0.0.1", "--port", "\(port)", "--n_ctx", "512", "--n_threads", "1", "--n_threads_batch", "1"] + extra
+        }
         p.standardOutput = try FileHandle(forWritingTo: log)
         p.standardError = try FileHandle(forWritingTo: log)
         try p.run()
@@ -92,7 +100,7 @@ final class LocalServer {
     }
 
     /// scripts/remote/fault_proxy.py with `arguments`; it prints the port it bound.
-    static func faultProxy(_ arguments: [String]) throws -> LocalServer {
+    public static func faultProxy(_ arguments: [String]) throws -> LocalServer {
         let log = Fixtures.temporaryDirectory("fault-proxy").appendingPathComponent("proxy.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let p = Process()
@@ -114,7 +122,7 @@ final class LocalServer {
         throw XCTSkip("fault_proxy.py did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
 
-    func waitUntilReady(timeout: TimeInterval) throws {
+    public func waitUntilReady(timeout: TimeInterval) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             guard process.isRunning else {
@@ -128,7 +136,7 @@ final class LocalServer {
     }
 
     /// A blocking GET (status, body), nil on a connection error.
-    static func get(_ url: URL) -> (Int, Data)? {
+    public static func get(_ url: URL) -> (Int, Data)? {
         final class Box: @unchecked Sendable { var value: (Int, Data)? }
         let box = Box()
         let done = DispatchSemaphore(value: 0)
@@ -142,14 +150,14 @@ final class LocalServer {
         return box.value
     }
 
-    func stats() -> [String: Any] {
+    public func stats() -> [String: Any] {
         guard let (_, data) = LocalServer.get(url.appendingPathComponent("stub/stats")),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
         return object
     }
 }
 
-struct ServerFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct ServerFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,135 @@
+import Experiments
+import Foundation
+import TestSupport
+import XCTest
+
+/// An experiment whose checkpoints are served by a real OpenAI-compatible server
+/// (llama-cpp-python on the committed GGUF of llama-tiny, under two names as vLLM serves a base
+/// and its LoRA modules): run, cache, shards and merge, against the native engine's numbers.
+/// Tasks whose first documents fit the fixture's 128 positions: a text-only server cannot
+/// reproduce lm-eval's left truncation (RemoteBackend refuses it with a clear error).
+final class RemoteExperimentTests: XCTestCase {
+    var dir: URL!
+    override func setUp() { dir = Fixtures.temporaryDirectory("remote-experiment") }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    var tasksDirectory: String { Fixtures.packageRoot.appendingPathComponent("tasks").path }
+    let secret = "sk-forgetlens-test-\(UInt32.random(in: 0...UInt32.max))"
+
+    func writeExperiment(_ name: String, backend: String?, variant: String) throws -> String {
+        var yaml = """
+        name: \(name)
+        base: \(Fixtures.model("llama-tiny"))
+        output: \(dir.appendingPathComponent(name).path)
+        targets: [basic_arithmetic]
+        probes: [arc_easy, copa]
+        limit: 5
+        num_fewshot: 0
+        variants:
+          - \(variant)
+
+        """
+        if let backend { yaml += backend }
+        let path = dir.appendingPathComponent("\(name).yaml")
+        try yaml.write(to: path, atomically: true, encoding: .utf8)
+        return path.path
+    }
+
+    func run(_ file: String, shard: Shard? = nil, store: String? = nil) throws -> (store: ResultsStore, scored: Int, events: [RunEvent]) {
+        let catalog = try TaskCatalog(directory: tasksDirectory)
+        let e = try Experiment.load(path: file, knownTasks: catalog.names)
+        let s = try ResultsStore(path: store ?? e.storePath)
+        var scored = 0
+        var events: [RunEvent] = []
+        try ExperimentRunner(experiment: e, catalog: catalog, store: s).run(shard: shard, server: try e.backend.remoteOptions(file: file)) { ev in
+            if case .taskFinished(_, _, _, _, _, let n, _) = ev { scored += n }
+            if case .partFinished(_, _, _, let n) = ev { scored += n }
+            events.append(ev)
+        }
+        return (s, scored, events)
+    }
+
+    func testServedCheckpointsMatchTheNativeEngineAndShardAndMerge() throws {
+        let server = try LocalServer.llamaCpp(aliases: ["tiny-base", "tiny-copy"])
+        defer { server.stop() }
+        setenv("FORGETLENS_TEST_KEY", secret, 1)
+        defer { unsetenv("FORGETLENS_TEST_KEY") }
+        let backend = """
+        backend:
+          type: openai
+          base_url: \(server.url.absoluteString)
+          api_key_env: FORGETLENS_TEST_KEY
+          served_model: tiny-base
+          concurrency: 4
+          timeout: 60
+
+        """
+        let remoteFile = try writeExperiment("remote", backend: backend, variant: "{label: copy, method: full, served_model: tiny-copy}")
+        let nativeFile = try writeExperiment("native", backend: nil, variant: "{label: ft, method: full, model: \(Fixtures.model("llama-tiny-ft-bf16"))}")
+
+        let remote = try run(remoteFile)
+        XCTAssertEqual(remote.scored, 2 * 3 * 5)
+        XCTAssertTrue(remote.events.contains { if case .spectraSkipped(label: "copy", _) = $0 { return true }; return false })
+        let cps = Dictionary(uniqueKeysWithValues: try remote.store.checkpoints().map { ($0.label, $0) })
+        XCTAssertEqual(cps["base"]?.servedModel, "tiny-base")
+        XCTAssertEqual(cps["copy"]?.servedModel, "tiny-copy")
+        XCTAssertTrue(cps["base"]!.fingerprint.hasPrefix("remote-xxh64:"))
+        XCTAssertNotEqual(cps["base"]?.fingerprint, cps["copy"]?.fingerprint)
+
+        // Native base vs served base: the tolerance and its reason are RemoteServerTests'.
+        let native = try run(nativeFile)
+        let nativeBase = try native.store.checkpoint(label: "base")!.fingerprint
+        let n = Dictionary(uniqueKeysWithValues: try native.store.allItems().filter { $0.fingerprint == nativeBase }.map { ("\($0.task) \($0.docId)", $0) })
+        let r = Dictionary(uniqueKeysWithValues: try remote.store.allItems().filter { $0.fingerprint == cps["base"]!.fingerprint }.map { ("\($0.task) \($0.docId)", $0) })
+        let c = Dictionary(uniqueKeysWithValues: try remote.store.allItems().filter { $0.fingerprint == cps["copy"]!.fingerprint }.map { ("\($0.task) \($0.docId)", $0) })
+        XCTAssertEqual(Set(n.keys), Set(r.keys))
+        XCTAssertEqual(n.count, 3 * 5)
+        var maxDelta = 0.0
+        for (k, x) in n {
+            let y = try XCTUnwrap(r[k]), z = try XCTUnwrap(c[k])
+            XCTAssertEqual(x.acc, y.acc, k)
+            XCTAssertEqual(x.accNorm, y.accNorm, k)
+            XCTAssertEqual(y.acc, z.acc, k)  // the same weights under another name
+            for (o, p) in zip(x.outcomes!, y.outcomes!) { maxDelta = max(maxDelta, abs(o.loglikelihood - p.loglikelihood)) }
+        }
+        XCTAssertLessThan(maxDelta, 2e-3, "max |served - native| log-likelihood")
+        print(String(format: "REMOTE-EXPERIMENT served vs native base: max |dll| = %.3g over %d documents", maxDelta, n.count))
+
+        // A rerun reconnects, gets the same fingerprints (nothing time-dependent in them), scores nothing.
+        XCTAssertEqual(try run(remoteFile).scored, 0)
+
+        // Two shards against the server, merged: the whole run's decisions and aggregates.
+        var parts: [String] = []
+        for i in 1...2 {
+            parts.append(dir.appendingPathComponent("part\(i).sqlite").path)
+            _ = try run(remoteFile, shard: Shard(index: i, count: 2), store: parts.last!)
+        }
+        let merged = dir.appendingPathComponent("merged.sqlite").path
+        let summary = try StoreMerger.merge(into: merged, from: parts, catalog: try TaskCatalog(directory: tasksDirectory), toolVersion: "t")
+        XCTAssertTrue(summary.incomplete.isEmpty, "\(summary.incomplete)")
+        let whole = Dictionary(uniqueKeysWithValues: try remote.store.allTaskResults().map { ("\($0.fingerprint) \($0.task)", $0.metrics["acc"]?.value) })
+        let joined = Dictionary(uniqueKeysWithValues: try ResultsStore.existing(path: merged).allTaskResults().map { ("\($0.fingerprint) \($0.task)", $0.metrics["acc"]?.value) })
+        XCTAssertEqual(whole, joined)
+
+        // The API key is in no store.
+        for path in [remote.store.path, merged] + parts {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            XCTAssertNil(bytes.range(of: Data(secret.utf8)), path)
+        }
+    }
+
+    func testAnUnservedNameIsAClearError() throws {
+        let server = try LocalServer.llamaCpp(aliases: ["tiny-base"])
+        defer { server.stop() }
+        let file = try writeExperiment("missing", backend: """
+        backend: {type: openai, base_url: "\(server.url.absoluteString)", served_model: tiny-base}
+
+        """, variant: "{label: r8, method: lora, served_model: r8-adapter}")
+        XCTAssertThrowsError(try run(file)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("r8:"), text)
+            XCTAssertTrue(text.contains("r8-adapter"), text)
+            XCTAssertTrue(text.contains("--lora-modules"), text)
+        }
+    }
+}
