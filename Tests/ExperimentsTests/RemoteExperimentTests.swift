@@ -35,16 +35,23 @@ final class RemoteExperimentTests: XCTestCase {
         return path.path
     }
 
-    func run(_ file: String, shard: Shard? = nil, store: String? = nil) throws -> (store: ResultsStore, scored: Int, events: [RunEvent]) {
+    func run(_ file: String, shard: Shard? = nil, store: String? = nil, baseURL: String? = nil, chunkSize: Int = 32,
+             onEvent: (RunEvent) -> Void = { _ in }) throws -> (store: ResultsStore, scored: Int, events: [RunEvent]) {
         let catalog = try TaskCatalog(directory: tasksDirectory)
         let e = try Experiment.load(path: file, knownTasks: catalog.names)
         let s = try ResultsStore(path: store ?? e.storePath)
         var scored = 0
         var events: [RunEvent] = []
-        try ExperimentRunner(experiment: e, catalog: catalog, store: s).run(shard: shard, server: try e.backend.remoteOptions(file: file)) { ev in
+        var server = try e.backend.remoteOptions(file: file, baseURLOverride: baseURL)
+        server?.maxAttempts = 2  // a dead server fails the run within seconds
+        server?.initialBackoff = 0.1
+        var options = RunOptions()
+        options.chunkSize = chunkSize
+        try ExperimentRunner(experiment: e, catalog: catalog, store: s, options: options).run(shard: shard, server: server) { ev in
             if case .taskFinished(_, _, _, _, _, let n, _) = ev { scored += n }
             if case .partFinished(_, _, _, let n) = ev { scored += n }
             events.append(ev)
+            onEvent(ev)
         }
         return (s, scored, events)
     }
@@ -130,6 +137,48 @@ final class RemoteExperimentTests: XCTestCase {
             XCTAssertTrue(text.contains("r8:"), text)
             XCTAssertTrue(text.contains("r8-adapter"), text)
             XCTAssertTrue(text.contains("--lora-modules"), text)
+        }
+    }
+
+    /// The server dies mid-run: the run fails with the server named, what was committed stays;
+    /// a rerun against a new server (another port: the URL is not part of the identity) scores
+    /// only the rest, and the store equals an uninterrupted run's.
+    func testKilledServerThenResumeOnAnotherServer() throws {
+        let first = try LocalServer.llamaCpp(aliases: ["tiny-base", "tiny-copy"])
+        defer { first.stop() }
+        let file = try writeExperiment("killed", backend: """
+        backend: {type: openai, base_url: "\(first.url.absoluteString)", served_model: tiny-base, concurrency: 2, timeout: 30}
+
+        """, variant: "{label: copy, method: full, served_model: tiny-copy}")
+        var committed = 0
+        XCTAssertThrowsError(try run(file, chunkSize: 2) { event in
+            if case .task(_, _, let done, _) = event, done > 0 {
+                committed += 1
+                if committed == 3 { first.killHard() }
+            }
+        }) { error in
+            XCTAssertTrue("\(error)".contains("127.0.0.1:\(first.port)"), "\(error)")
+        }
+        let catalog = try TaskCatalog(directory: tasksDirectory)
+        let stored = try ResultsStore.existing(path: try Experiment.load(path: file, knownTasks: catalog.names).storePath)
+        let before = try stored.allItems().filter { $0.outcomes != nil }.count
+        XCTAssertGreaterThan(before, 0)
+        XCTAssertLessThan(before, 2 * 3 * 5)
+        XCTAssertTrue(try stored.runs().last!.status.hasPrefix("failed"))
+
+        let second = try LocalServer.llamaCpp(aliases: ["tiny-base", "tiny-copy"])
+        defer { second.stop() }
+        let resumed = try run(file, baseURL: second.url.absoluteString)
+        XCTAssertEqual(resumed.scored, 2 * 3 * 5 - before)
+        let fresh = try run(file, store: dir.appendingPathComponent("fresh.sqlite").path, baseURL: second.url.absoluteString)
+        func items(_ s: ResultsStore) throws -> [String: ItemRecord] {
+            Dictionary(uniqueKeysWithValues: try s.allItems().map { ("\($0.fingerprint) \($0.task) \($0.docId)", $0) })
+        }
+        let a = try items(resumed.store), b = try items(fresh.store)
+        XCTAssertEqual(Set(a.keys), Set(b.keys))
+        for (k, x) in a {
+            XCTAssertEqual(x.acc, b[k]!.acc, k)
+            for (o, p) in zip(x.outcomes!, b[k]!.outcomes!) { XCTAssertEqual(o.loglikelihood, p.loglikelihood, accuracy: 1e-4, k) }
         }
     }
 }
