@@ -28,7 +28,9 @@ public struct CheckpointIdentity: Sendable {
             var out: [CheckpointIdentity] = []
             for v in e.variants where only?.contains(v.label) ?? true {
                 progress(v.label)
-                var c = try served(label: v.label, method: v.method.rawValue, name: v.servedModel, e: e, server: server, isBase: false)
+                var own = server
+                if let u = v.baseURL { own.baseURL = URL(string: u)! }  // checked when the file was read
+                var c = try served(label: v.label, method: v.method.rawValue, name: v.servedModel, e: e, server: own, isBase: false)
                 (c.rank, c.step, c.tokens, c.adapter) = (v.rank, v.step, v.tokens, v.adapter ?? v.model)
                 out.append(c)
             }

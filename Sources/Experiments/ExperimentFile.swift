@@ -30,6 +30,8 @@ public struct Variant: Sendable, Equatable {
     public var adapter: String?
     /// Its name on the experiment's OpenAI-compatible server (vLLM: --lora-modules NAME=PATH).
     public var servedModel: String?
+    /// Its own server, when not the backend's base_url (vLLM serves one full model per server).
+    public var baseURL: String?
     public var line: Int?
 
     /// Local weights to compute spectra from (a served variant may have none).
@@ -68,7 +70,7 @@ public struct Experiment: Sendable {
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
     static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend"]
-    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model"]
+    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url"]
     static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
 
     /// The store: output/results.sqlite.
@@ -232,6 +234,11 @@ public struct Experiment: Sendable {
             if let name = v.servedModel {
                 if let other = servedNames[name] { throw fail(m["served_model"], "\(where_)served_model '\(name)' is already \(other)'s name") }
                 servedNames[name] = "variant '\(label)'"
+            }
+            v.baseURL = try string(m, "base_url", where_)
+            if let u = v.baseURL {
+                guard served else { throw fail(m["base_url"], "\(where_)base_url needs backend: {type: openai, ...}") }
+                try BackendSettings.checkURL(u) { fail(m["base_url"], "\(where_)\($0)") }
             }
             if !served, let n = m["served_model"] { throw fail(n, "\(where_)served_model needs backend: {type: openai, ...}") }
             switch method {

@@ -94,6 +94,10 @@ public enum ExperimentSummary {
                 }
             }
         }
+        let servedOnly = e.variants.filter { $0.servedModel != nil && !$0.hasLocalWeights }.map(\.label)
+        if e.spectra.enabled && !servedOnly.isEmpty {
+            notes.append("No spectra for \(servedOnly.joined(separator: ", ")): served only (give adapter: or model: to compute them locally).")
+        }
         if e.variants.contains(where: { $0.method == .qlora }) {
             notes.append("QLoRA adapters are evaluated on the unquantized base (the engine has no NF4 path yet).")
         }
@@ -125,8 +129,9 @@ public enum ResultsExport {
             }
             var modelArgs = "pretrained=\(cp.modelPath)"
             if let a = cp.adapterPath { modelArgs += ",peft=\(a)" }
+            if let served = cp.servedModel { modelArgs = "model=\(served),tokenizer=\(cp.modelPath)" }  // lm-eval's local-completions form
             var config = JSONObject()
-            config["model"] = .string("forgetlens")
+            config["model"] = .string(cp.servedModel == nil ? "forgetlens" : "forgetlens-openai")
             config["model_args"] = .string(modelArgs)
             config["model_name"] = .string(cp.label)
             config["fingerprint"] = .string(cp.fingerprint)

@@ -108,9 +108,23 @@ public final class ResultsStore: @unchecked Sendable {
         config.busyMode = .timeout(30)
         do {
             db = try DatabasePool(path: path, configuration: config)  // a pool is always in WAL mode
-            try StoreSchema.migrator.migrate(db)
+            try Self.migrate(db)
         } catch let e as DatabaseError {
             throw ExperimentError(file: path, line: nil, "cannot open the results store: \(e.message ?? e.description)")
+        }
+    }
+
+    /// Two processes opening a new store at the same moment (a `run` and a `report`, two
+    /// shards given one --store) both see it unmigrated and one fails creating a table the other
+    /// just made. Each migration is its own transaction, so: retry until every migration is
+    /// applied, by us or by the other process.
+    static func migrate(_ db: DatabasePool) throws {
+        for attempt in 0... {
+            do { return try StoreSchema.migrator.migrate(db) } catch {
+                if try db.read({ try StoreSchema.migrator.hasCompletedMigrations($0) }) { return }
+                if attempt >= 50 { throw error }
+                usleep(100_000)
+            }
         }
     }
 

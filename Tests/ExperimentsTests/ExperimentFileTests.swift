@@ -153,7 +153,7 @@ final class ExperimentFileTests: XCTestCase {
       timeout: 600
     variants:
       - {label: lora-r8, method: lora, served_model: r8, adapter: checkpoints/lora-r8/step-100}
-      - {label: full, method: full, served_model: full-ft}
+      - {label: full, method: full, served_model: full-ft, base_url: "http://gpu02:8000"}
     """
 
     func testParsesAServedExperiment() throws {
@@ -161,6 +161,7 @@ final class ExperimentFileTests: XCTestCase {
         XCTAssertEqual(e.backend, BackendSettings(kind: .openai, baseURL: "http://gpu01:8000/v1", apiKeyEnv: "VLLM_API_KEY",
                                                   servedModel: "llama-7b", concurrency: 32, timeout: 600))
         XCTAssertEqual(e.variants.map(\.servedModel), ["r8", "full-ft"])
+        XCTAssertEqual(e.variants.map(\.baseURL), [nil, "http://gpu02:8000"])
         XCTAssertTrue(e.variants[0].hasLocalWeights)  // spectra from the local adapter
         XCTAssertFalse(e.variants[1].hasLocalWeights)  // served only: no spectra
         // The key is read from the named variable; its absence is an error naming the variable.
@@ -188,6 +189,8 @@ final class ExperimentFileTests: XCTestCase {
         assertError(served.replacingOccurrences(of: "served_model: full-ft", with: "served_model: r8"), line: 13, contains: "served_model 'r8' is already variant 'lora-r8''s name")
         assertError(served.replacingOccurrences(of: "served_model: full-ft", with: "served_model: llama-7b"), line: 13, contains: "already the base")
         assertError(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshot: 0\nbackend: openai"), line: 7, contains: "needs a mapping")
+        assertError(served.replacingOccurrences(of: "http://gpu02:8000", with: "ftp://gpu02"), line: 13, contains: "variant 'full': base_url: expected http(s)")
+        assertError(good.replacingOccurrences(of: "rank: 8,", with: "base_url: http://x:1,"), line: 10, contains: "base_url needs backend")
         assertError(served.replacingOccurrences(of: "served_model: r8, adapter: checkpoints/lora-r8/step-100", with: "served_model: r8, adapter: nowhere"),
                     line: 12, contains: "does not exist")
     }

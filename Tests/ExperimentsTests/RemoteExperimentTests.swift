@@ -125,7 +125,7 @@ final class RemoteExperimentTests: XCTestCase {
         }
     }
 
-    func testAnUnservedNameIsAClearError() throws {
+    func testAnUnservedNameIsAClearErrorAndAVariantMayHaveItsOwnServer() throws {
         let server = try LocalServer.llamaCpp(aliases: ["tiny-base"])
         defer { server.stop() }
         let file = try writeExperiment("missing", backend: """
@@ -138,6 +138,16 @@ final class RemoteExperimentTests: XCTestCase {
             XCTAssertTrue(text.contains("r8-adapter"), text)
             XCTAssertTrue(text.contains("--lora-modules"), text)
         }
+        // The variant on a server of its own (vLLM serves one full model per server).
+        let other = try LocalServer.llamaCpp(aliases: ["r8-adapter"])
+        defer { other.stop() }
+        let own = try writeExperiment("own-server", backend: """
+        backend: {type: openai, base_url: "\(server.url.absoluteString)", served_model: tiny-base}
+
+        """, variant: "{label: r8, method: lora, served_model: r8-adapter, base_url: \"\(other.url.absoluteString)\"}")
+        let r = try run(own)
+        XCTAssertEqual(r.scored, 2 * 3 * 5)
+        XCTAssertEqual(try r.store.checkpoint(label: "r8")?.servedModel, "r8-adapter")
     }
 
     /// The server dies mid-run: the run fails with the server named, what was committed stays;
