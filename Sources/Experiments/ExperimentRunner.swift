@@ -15,6 +15,8 @@ public struct RunOptions: Sendable {
 /// What a run reports as it goes (the CLI draws it).
 public enum RunEvent {
     case fingerprinting(String)
+    /// A served checkpoint: its server, name and the request forms the probe settled on.
+    case served(label: String, description: String)
     case checkpoint(index: Int, total: Int, label: String)
     /// Documents of a task available so far (stored or just scored).
     case task(label: String, task: String, done: Int, total: Int)
@@ -63,6 +65,7 @@ public final class ExperimentRunner {
             let index = Dictionary(uniqueKeysWithValues: experiment.variants.enumerated().map { ($1.label, $0 + 1) })
             let all = [base] + variants
             for c in all { try store.save(c.record) }
+            for c in all { if let r = c.remote { events(.served(label: c.label, description: "\(r.name) (\(r.form))")) } }
             for (i, c) in all.enumerated() {
                 events(.checkpoint(index: i + 1, total: all.count, label: c.label))
                 try evaluate(c, checkpoint: c.isBase ? 0 : index[c.label]!, shard: shard, events: events)

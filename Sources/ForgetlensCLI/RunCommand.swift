@@ -90,7 +90,8 @@ struct RunCommand: ParsableCommand {
         if let part { say("shard \(part) of \(experiment.name) into \(storePath)") }
         try runner.run(shard: part, server: server) { event in
             switch event {
-            case .fingerprinting(let label): say("fingerprinting \(label)")
+            case .fingerprinting(let label): say(server == nil ? "fingerprinting \(label)" : "connecting \(label)")
+            case .served(let label, let description): say("  \(label): \(description)")
             case .checkpoint(let i, let n, let label): say("[\(i)/\(n)] \(label)")
             case .task(let label, let task, let done, let total):
                 if done == 0 || bar == nil { bar = ProgressBar(label: "  \(label) \(task)") }
