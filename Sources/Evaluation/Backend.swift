@@ -113,13 +113,25 @@ public final class NativeBackend: EvaluationBackend {
         return out.map { $0! }
     }
 
+    /// The windows of `batchSize` documents go to the engine together (short documents, like
+    /// one-line passages, would otherwise each run a forward pass of a few rows); each document's
+    /// log-likelihood is the sum over its own windows, as lm-eval's.
     public func loglikelihoodRolling(_ texts: [String], progress: (Int) -> Void) throws -> [Double] {
-        var out: [Double] = []
-        for (i, text) in texts.enumerated() {
-            let tokens = encode(text)  // lm-eval encodes with the tokenizer's special tokens here too
-            let r = try model.loglikelihoodRolling(tokens, prefixToken: prefixToken, options: ScoringOptions(sharePrefixes: false, tokensPerForward: options.tokensPerForward))
-            out.append(r.logLikelihood)
-            progress(i + 1)
+        var out = [Double](repeating: 0, count: texts.count)
+        let scoring = ScoringOptions(sharePrefixes: false, tokensPerForward: options.tokensPerForward)
+        for start in stride(from: 0, to: texts.count, by: batchSize) {
+            let end = min(texts.count, start + batchSize)
+            var requests: [LoglikelihoodRequest] = [], owners: [Int] = []
+            for i in start..<end {
+                let tokens = encode(texts[i])  // lm-eval encodes with the tokenizer's special tokens here too
+                for w in RollingWindows.windows(tokens: tokens, prefixToken: prefixToken, maxSequenceLength: model.maxLength) {
+                    let (context, continuation) = RollingWindows.disjoint(w)
+                    requests.append(LoglikelihoodRequest(context: context, continuation: continuation))
+                    owners.append(i)
+                }
+            }
+            for (i, r) in zip(owners, try model.loglikelihood(requests, options: scoring)) { out[i] += r.logLikelihood }
+            progress(end)
         }
         return out
     }

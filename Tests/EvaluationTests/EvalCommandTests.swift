@@ -15,7 +15,7 @@ final class EvalCommandTests: XCTestCase {
     func taskDir(_ rows: [String], choice: String = "\"{{choices}}\"", target: String = "\"{{gold}}\"") throws -> String {
         let dir = tmp.appendingPathComponent("tasks-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try rows.joined(separator: "\n").write(to: dir.appendingPathComponent("t.jsonl"), atomically: true, encoding: .utf8)
+        try rows.joined(separator: "\n").write(to: dir.appendingPathComponent("t.jsonl"), atomically: false, encoding: .utf8)
         try """
         task: toy
         data: t.jsonl
@@ -25,7 +25,7 @@ final class EvalCommandTests: XCTestCase {
         doc_to_choice: \(choice)
         metric_list:
           - metric: acc
-        """.write(to: dir.appendingPathComponent("toy.yaml"), atomically: true, encoding: .utf8)
+        """.write(to: dir.appendingPathComponent("toy.yaml"), atomically: false, encoding: .utf8)
         return dir.path
     }
 

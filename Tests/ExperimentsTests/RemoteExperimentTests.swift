@@ -31,7 +31,7 @@ final class RemoteExperimentTests: XCTestCase {
         """
         if let backend { yaml += backend }
         let path = dir.appendingPathComponent("\(name).yaml")
-        try yaml.write(to: path, atomically: true, encoding: .utf8)
+        try yaml.write(to: path, atomically: false, encoding: .utf8)
         return path.path
     }
 

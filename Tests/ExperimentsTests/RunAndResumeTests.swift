@@ -26,7 +26,7 @@ final class RunAndResumeTests: XCTestCase {
           - {label: lora-r8-s100, method: lora, step: 100, adapter: \(Fixtures.model("lora-llama-r8"))}
         """
         let path = dir.appendingPathComponent("\(name).yaml")
-        try yaml.write(to: path, atomically: true, encoding: .utf8)
+        try yaml.write(to: path, atomically: false, encoding: .utf8)
         return path.path
     }
 

@@ -12,8 +12,9 @@ for t in tasks:
     ours = {s["doc_id"]: s for s in map(json.loads, open(f"{ours_out}/samples_{t}.jsonl"))}
     dll, diff = 0.0, 0
     for i, s in ours.items():
-        a = [float(x[0]) for x in s["filtered_resps"]]
-        b = [float(x[0]) for x in theirs[i]["filtered_resps"]]
+        # multiple choice: [[ll, is_greedy], ...]; loglikelihood_rolling: [ll]
+        a = [float(x[0] if isinstance(x, list) else x) for x in s["filtered_resps"]]
+        b = [float(x[0] if isinstance(x, list) else x) for x in theirs[i]["filtered_resps"]]
         dll = max(dll, max(abs(x - y) for x, y in zip(a, b)))
         for m in ("acc", "acc_norm"):
             if m in s and float(s[m]) != float(theirs[i][m]):
