@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoints", "Tokenizers", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine", "Tokenizers", "TestSupport"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Evaluation", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Evaluation", "Checkpoints", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["ForgetlensCLI", "forgetlens", "TestSupport"]),
     ]
 )

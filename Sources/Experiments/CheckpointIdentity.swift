@@ -17,9 +17,9 @@ public struct CheckpointIdentity: Sendable {
     public var remote: RemoteBackend?
 
     /// Fingerprints the base and the variants (all, or those labelled in `only`). Local
-    /// checkpoints: every weight is streamed once. Served checkpoints: the server is asked what
+    /// checkpoints: every weight is streamed once, unless `cache` knows the files unchanged. Served checkpoints: the server is asked what
     /// it serves under the name (see RemoteBackend.identity), so `server` must be given.
-    public static func resolve(_ e: Experiment, server: RemoteOptions? = nil, only: Set<String>? = nil,
+    public static func resolve(_ e: Experiment, server: RemoteOptions? = nil, only: Set<String>? = nil, cache: FingerprintCache? = nil,
                                progress: (String) -> Void = { _ in }) throws -> (base: CheckpointIdentity, variants: [CheckpointIdentity]) {
         progress("base")
         if e.backend.kind == .openai {
@@ -37,19 +37,19 @@ public struct CheckpointIdentity: Sendable {
             return (base, out)
         }
         let baseModel = try ModelDirectory(path: e.base)
-        let baseFP = try Fingerprint.of(model: baseModel)
+        let baseFP = try Fingerprint.of(model: baseModel, cache: cache)
         let base = CheckpointIdentity(label: "base", method: "base", model: e.base, fingerprint: baseFP, isBase: true)
         var out: [CheckpointIdentity] = []
         for v in e.variants where only?.contains(v.label) ?? true {
             progress(v.label)
             switch v.method {
             case .full:
-                let fp = try Fingerprint.of(model: try ModelDirectory(path: v.model!))
+                let fp = try Fingerprint.of(model: try ModelDirectory(path: v.model!), cache: cache)
                 out.append(CheckpointIdentity(label: v.label, method: v.method.rawValue, rank: v.rank, step: v.step, tokens: v.tokens,
                                               model: v.model!, fingerprint: fp, isBase: false))
             case .lora, .qlora:
                 let adapter = try LoRAAdapter(path: v.adapter!, base: baseModel.tensors)
-                let adapterFP = try Fingerprint.of(adapter: adapter)
+                let adapterFP = try Fingerprint.of(adapter: adapter, cache: cache)
                 // The evaluated model is base + adapter: both fingerprints (and the method) key it.
                 let fp = String(format: "xxh64:%016llx", XXH64.hash(Array("\(v.method.rawValue)|\(baseFP)|\(adapterFP)".utf8)))
                 out.append(CheckpointIdentity(label: v.label, method: v.method.rawValue, rank: v.rank ?? adapter.config.rank, step: v.step,

@@ -9,6 +9,8 @@ public struct RunOptions: Sendable {
     public var threads: Int?
     public var batchSize = 64
     public var toolVersion = "0.2.0"
+    /// Trust the store's fingerprints of files whose stat key (inode, size, times) is unchanged.
+    public var reuseFingerprints = true
     public init() {}
 }
 
@@ -61,7 +63,8 @@ public final class ExperimentRunner {
                         || !(spectraParts?[v.label]?.isEmpty ?? true)
                 }.map(\.element.label))
             }
-            let (base, variants) = try CheckpointIdentity.resolve(experiment, server: server, only: only) { events(.fingerprinting($0)) }
+            let (base, variants) = try CheckpointIdentity.resolve(experiment, server: server, only: only,
+                                                                  cache: options.reuseFingerprints ? store.fingerprintCache : nil) { events(.fingerprinting($0)) }
             let index = Dictionary(uniqueKeysWithValues: experiment.variants.enumerated().map { ($1.label, $0 + 1) })
             let all = [base] + variants
             for c in all { try store.save(c.record) }

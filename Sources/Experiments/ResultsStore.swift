@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import GRDB
 
@@ -91,6 +92,14 @@ enum StoreSchema {
             // The name a checkpoint is served under when an OpenAI-compatible server scored it.
             try db.alter(table: "checkpoints") { t in t.add(column: "served_model", .text) }
         }
+        m.registerMigration("v3") { db in
+            // Content fingerprints by the files' stat key (Checkpoints.Fingerprint.statKey).
+            try db.create(table: "fingerprint_cache") { t in
+                t.primaryKey("stat_key", .text)
+                t.column("fingerprint", .text).notNull()
+                t.column("computed_at", .datetime).notNull()
+            }
+        }
         return m
     }
 }
@@ -171,6 +180,16 @@ public final class ResultsStore: @unchecked Sendable {
             try db.execute(sql: "INSERT OR REPLACE INTO experiment_definition (id, hash, json, updated_at) VALUES (1, ?, ?, ?)",
                            arguments: [d.hash, d.json, Date()])
         }
+    }
+
+    /// The store as a fingerprint cache (Checkpoints.FingerprintCache).
+    public var fingerprintCache: FingerprintCache {
+        FingerprintCache(lookup: { [db] key in
+            try? db.read { try String.fetchOne($0, sql: "SELECT fingerprint FROM fingerprint_cache WHERE stat_key = ?", arguments: [key]) }
+        }, save: { [db] key, fp in
+            try? db.write { try $0.execute(sql: "INSERT OR REPLACE INTO fingerprint_cache (stat_key, fingerprint, computed_at) VALUES (?, ?, ?)",
+                                            arguments: [key, fp, Date()]) }
+        })
     }
 
     public func runs() throws -> [RunRecord] { try db.read { try RunRecord.order(Column("id")).fetchAll($0) } }

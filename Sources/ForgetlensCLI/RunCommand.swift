@@ -62,6 +62,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("base-url"), help: "With an openai backend: the server URL, overriding the file's backend.base_url.")
     var baseURL: String?
 
+    @Flag(help: "Hash every checkpoint again instead of trusting the fingerprints stored for files whose inode, size and times are unchanged.")
+    var rehash = false
+
     func validate() throws {
         if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError("\(error)") } }
         guard chunkSize > 0 else { throw ValidationError("--chunk-size must be positive.") }
@@ -83,6 +86,7 @@ struct RunCommand: ParsableCommand {
         options.chunkSize = chunkSize
         options.batchSize = batchSize
         options.threads = threads
+        options.reuseFingerprints = !rehash
         options.toolVersion = ExperimentContext.toolVersion
         let runner = ExperimentRunner(experiment: experiment, catalog: catalog, store: store, options: options)
         var bar: ProgressBar? = nil

@@ -1,3 +1,4 @@
+import Checkpoints
 import Experiments
 import Foundation
 import TestSupport
@@ -30,12 +31,13 @@ final class RunAndResumeTests: XCTestCase {
         return path.path
     }
 
-    func runInProcess(_ file: String) throws -> (store: ResultsStore, scored: Int, experiment: Experiment) {
+    func runInProcess(_ file: String, reuseFingerprints: Bool = true) throws -> (store: ResultsStore, scored: Int, experiment: Experiment) {
         let catalog = try TaskCatalog(directory: tasksDirectory)
         let e = try Experiment.load(path: file, knownTasks: catalog.names)
         let store = try ResultsStore(path: e.storePath)
         var options = RunOptions()
         options.chunkSize = 2
+        options.reuseFingerprints = reuseFingerprints
         var scored = 0
         try ExperimentRunner(experiment: e, catalog: catalog, store: store, options: options).run { event in
             if case .taskFinished(_, _, _, _, _, let s, _) = event { scored += s }
@@ -63,6 +65,36 @@ final class RunAndResumeTests: XCTestCase {
         XCTAssertEqual(third.scored, 4 * 8)
         let cps = try third.store.checkpoints()
         XCTAssertEqual(Set(cps.map(\.fingerprint)).count, 3)
+    }
+
+    /// A rerun trusts the stored fingerprint of files whose stat key is unchanged (shown here by
+    /// planting a different fingerprint under the base's key), and hashes again when asked to
+    /// or when a file is rewritten, even to the same bytes' size.
+    func testFingerprintsOfUnchangedFilesAreReused() throws {
+        let model = dir.appendingPathComponent("base")
+        try FileManager.default.copyItem(atPath: Fixtures.model("llama-tiny"), toPath: model.path)
+        let yaml = try String(contentsOfFile: try writeExperiment(name: "fp", output: dir.appendingPathComponent("out").path, limit: 2, spectra: false), encoding: .utf8)
+            .replacingOccurrences(of: "base: \(Fixtures.model("llama-tiny"))", with: "base: \(model.path)")
+        let file = dir.appendingPathComponent("fp.yaml")
+        try yaml.write(to: file, atomically: false, encoding: .utf8)
+        let first = try runInProcess(file.path)
+        let real = try XCTUnwrap(try first.store.checkpoint(label: "base")).fingerprint
+        let files = [model.appendingPathComponent("config.json").path, model.appendingPathComponent("model.safetensors").path]
+        let key = try XCTUnwrap(Fingerprint.statKey(paths: files))
+        XCTAssertEqual(first.store.fingerprintCache.lookup(key), real)
+
+        first.store.fingerprintCache.save(key, "xxh64:planted")
+        XCTAssertEqual(try runInProcess(file.path).store.checkpoint(label: "base")?.fingerprint, "xxh64:planted")
+        XCTAssertEqual(try runInProcess(file.path, reuseFingerprints: false).store.checkpoint(label: "base")?.fingerprint, real)
+
+        // Rewrite the weights with the same bytes: new ctime, so hashed again (same fingerprint).
+        first.store.fingerprintCache.save(key, "xxh64:planted")
+        let weights = model.appendingPathComponent("model.safetensors")
+        let bytes = try Data(contentsOf: weights)
+        usleep(20_000)
+        try bytes.write(to: weights)
+        XCTAssertNotEqual(Fingerprint.statKey(paths: files), key)
+        XCTAssertEqual(try runInProcess(file.path).store.checkpoint(label: "base")?.fingerprint, real)
     }
 
     func testReportExportAndParetoFromTheStore() throws {
