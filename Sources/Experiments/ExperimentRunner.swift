@@ -53,7 +53,7 @@ public final class ExperimentRunner {
         let runID = try store.beginRun(toolVersion: options.toolVersion, experiment: experiment.name, options: optionsJSON(shard: shard))
         do {
             try store.save(definition: try ExperimentDefinition(experiment, catalog: catalog))
-            let spectraParts = try shard.map { try spectraPlan($0) }
+            let spectraParts = try shard.map { try experiment.spectraPlan($0) }
             // A shard fingerprints only the checkpoints it has work for (and the base, which
             // LoRA fingerprints and spectra keys need).
             var only: Set<String>? = nil
@@ -100,51 +100,6 @@ public final class ExperimentRunner {
     func documents(checkpoint: Int, task: String, shard: Shard?) throws -> Range<Int> {
         let n = try catalog.count(task, limit: experiment.limit.limit(for: task))
         return shard?.documents(checkpoint: checkpoint, of: experiment.variants.count + 1, documents: n) ?? 0..<n
-    }
-
-    /// The spectra tensors of `shard`, by variant label (see Shard.assign). Built from the
-    /// checkpoints' headers, identically in every shard.
-    func spectraPlan(_ shard: Shard) throws -> [String: Set<String>] {
-        guard experiment.spectra.enabled else { return [:] }
-        let locals = experiment.variants.filter(\.hasLocalWeights)
-        guard !locals.isEmpty else { return [:] }
-        let baseModel = try spectraBase()
-        var units: [(label: String, tensor: String, cost: Double)] = []
-        for v in locals {
-            for p in try perturbations(v, baseModel: baseModel) {
-                let (m, n) = (Double(p.shape[0]), Double(p.shape[1]))
-                // Dense: a Gram matrix and its eigenvalues, ~ m n min(m, n). LoRA: QR of the
-                // factors and an r x r SVD, ~ (m + n) r^2.
-                let r = Double(p.module?.rank ?? 0)
-                let cost = p.kind == .lora ? (m + n) * r * r + r * r * r : m * n * min(m, n)
-                units.append((v.label, p.name, cost))
-            }
-        }
-        let owner = Shard.assign(costs: units.map(\.cost), shards: shard.count)
-        var out: [String: Set<String>] = [:]
-        for (u, s) in zip(units, owner) where s == shard.index - 1 { out[u.label, default: []].insert(u.tensor) }
-        return out
-    }
-
-    func spectraBase() throws -> ModelDirectory {
-        do { return try ModelDirectory(path: experiment.base) } catch {
-            guard experiment.backend.kind == .openai else { throw error }
-            throw ExperimentError(file: experiment.file, line: nil,
-                                  "spectra need the base's weights in \(experiment.base) (\(error)); set spectra: {enabled: false} to score through the server only")
-        }
-    }
-
-    func perturbations(_ v: Variant, baseModel: ModelDirectory) throws -> [Perturbation] {
-        let source: PerturbationSource
-        switch v.method {
-        case .full: source = .finetuned(base: baseModel, finetuned: try ModelDirectory(path: v.model!))
-        case .lora, .qlora: source = .adapter(base: baseModel, adapter: try LoRAAdapter(path: v.adapter!, base: baseModel.tensors))
-        }
-        let filter = try experiment.spectra.modules.map { pattern -> (String) -> Bool in
-            let regex = try NSRegularExpression(pattern: pattern)
-            return { name in regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil }
-        }
-        return try source.perturbations(matching: filter).perturbations
     }
 
     func optionsJSON(shard: Shard?) -> String {
@@ -242,8 +197,8 @@ public final class ExperimentRunner {
             events(.spectraFinished(label: c.label, computed: 0, total: pass.tensors))
             return
         }
-        let baseModel = try spectraBase()
-        let perturbations = try perturbations(v, baseModel: baseModel).filter { only?.contains($0.name) ?? true }
+        let baseModel = try experiment.spectraBase()
+        let perturbations = try experiment.perturbations(v, baseModel: baseModel).filter { only?.contains($0.name) ?? true }
         let stored = try store.spectra(base: baseFingerprint, fingerprint: c.fingerprint, variance: settings.variance)
         var options = SpectraOptions()
         options.variance = settings.variance

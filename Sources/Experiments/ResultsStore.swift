@@ -222,6 +222,19 @@ public final class ResultsStore: @unchecked Sendable {
         }
     }
 
+    /// Documents of `range` with stored outcomes (or a generation).
+    public func storedCount(_ key: TaskKey, in range: Range<Int>) throws -> Int {
+        try db.read { db in
+            try ItemRecord.filter(key.filter && Column("doc_id") >= range.lowerBound && Column("doc_id") < range.upperBound
+                                  && (Column("outcomes") != nil || Column("generation") != nil)).fetchCount(db)
+        }
+    }
+
+    /// Stored spectra tensors of a variant.
+    public func spectraCount(base: String, fingerprint: String, variance: Double) throws -> Int {
+        try db.read { try SpectrumRecord.filter(Column("base_fingerprint") == base && Column("fingerprint") == fingerprint && Column("variance") == variance).fetchCount($0) }
+    }
+
     /// Saves a chunk of items in one transaction.
     public func save(items: [ItemRecord]) throws {
         guard !items.isEmpty else { return }

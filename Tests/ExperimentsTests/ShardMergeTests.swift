@@ -132,9 +132,28 @@ final class ShardMergeTests: XCTestCase {
         XCTAssertEqual(Set(first.incomplete.map(\.label)), ["full", "lora"])
         for i in first.incomplete where i.label == "lora" { XCTAssertEqual(i.present, 0) }
         for i in first.incomplete where i.label == "full" { XCTAssertEqual(i.present, 3, "\(i)") }  // floor(0.5 * 7)
+        // Progress as `status` shows it: the shard against its own part, the merge against all.
+        let catalog = try TaskCatalog(directory: tasksDirectory)
+        let e = try Experiment.load(path: file, knownTasks: catalog.names)
+        let part = try StoreProgress.read(e, catalog: catalog, path: shardPath(1, 2))
+        XCTAssertEqual(part.shard, Shard(index: 1, count: 2))
+        XCTAssertEqual(part.documentTotals.stored, part.documentTotals.due)
+        XCTAssertEqual(part.documentTotals.due, 3 * 7 + 3 * 3)  // base, and documents 0..<3 of 'full'
+        XCTAssertEqual(part.spectraTotals.stored, part.spectraTotals.due)
+        let partial = try StoreProgress.read(e, catalog: catalog, path: out)
+        XCTAssertNil(partial.shard)
+        XCTAssertEqual(partial.documentTotals.stored, 3 * 7 + 3 * 3)
+        XCTAssertEqual(partial.documentTotals.due, 3 * 3 * 7)
+        XCTAssertEqual(partial.rows.map(\.aggregated), [true, false, false])
+
         let second = try merge(out, [shardPath(2, 2)])
         XCTAssertTrue(second.incomplete.isEmpty, "\(second.incomplete)")
         XCTAssertEqual(second.aggregatesFinished, 6)
+        let done = try StoreProgress.read(e, catalog: catalog, path: out)
+        XCTAssertEqual(done.documentTotals.stored, done.documentTotals.due)
+        XCTAssertEqual(done.spectraTotals.stored, done.spectraTotals.due)
+        XCTAssertGreaterThan(done.spectraTotals.due, 0)
+        XCTAssertEqual(done.rows.map(\.aggregated), [true, true, true])
     }
 
     func testMergeRefusesDifferentDefinitionsAndLeavesTheOutputAlone() throws {
@@ -203,6 +222,10 @@ final class ShardMergeTests: XCTestCase {
         let m = try CommandRunner.run(["merge", out] + parts.map { shards.appendingPathComponent($0).path })
         XCTAssertEqual(m.status, 0, m.stderr)
         XCTAssertTrue(m.stdout.contains("aggregates computed: 9"), m.stdout)
+        let status = try CommandRunner.run(["status", file])
+        XCTAssertEqual(status.status, 0, status.stderr)
+        XCTAssertTrue(status.stdout.contains("results.sqlite: 27 of 27 documents (100.0%), last merge"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("shard-2-of-2.sqlite: shard 2/2:"), status.stdout)
         let report = try CommandRunner.run(["report", file, "--bootstrap", "50"])
         XCTAssertEqual(report.status, 0, report.stderr)
         XCTAssertFalse(report.stdout.contains("not evaluated yet"), report.stdout)

@@ -1,0 +1,51 @@
+import Checkpoints
+import Foundation
+import Spectra
+
+extension Experiment {
+    /// The base's weights for spectra, with a hint when a served experiment has none locally.
+    func spectraBase() throws -> ModelDirectory {
+        do { return try ModelDirectory(path: base) } catch {
+            guard backend.kind == .openai else { throw error }
+            throw ExperimentError(file: file, line: nil,
+                                  "spectra need the base's weights in \(base) (\(error)); set spectra: {enabled: false} to score through the server only")
+        }
+    }
+
+    func perturbations(_ v: Variant, baseModel: ModelDirectory) throws -> [Perturbation] {
+        let source: PerturbationSource
+        switch v.method {
+        case .full: source = .finetuned(base: baseModel, finetuned: try ModelDirectory(path: v.model!))
+        case .lora, .qlora: source = .adapter(base: baseModel, adapter: try LoRAAdapter(path: v.adapter!, base: baseModel.tensors))
+        }
+        let filter = try spectra.modules.map { pattern -> (String) -> Bool in
+            let regex = try NSRegularExpression(pattern: pattern)
+            return { name in regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil }
+        }
+        return try source.perturbations(matching: filter).perturbations
+    }
+
+    /// The spectra tensors of `shard`, by variant label (see Shard.assign). Built from the
+    /// checkpoints' headers, identically in every shard.
+    func spectraPlan(_ shard: Shard) throws -> [String: Set<String>] {
+        guard spectra.enabled else { return [:] }
+        let locals = variants.filter(\.hasLocalWeights)
+        guard !locals.isEmpty else { return [:] }
+        let baseModel = try spectraBase()
+        var units: [(label: String, tensor: String, cost: Double)] = []
+        for v in locals {
+            for p in try perturbations(v, baseModel: baseModel) {
+                let (m, n) = (Double(p.shape[0]), Double(p.shape[1]))
+                // Dense: a Gram matrix and its eigenvalues, ~ m n min(m, n). LoRA: QR of the
+                // factors and an r x r SVD, ~ (m + n) r^2.
+                let r = Double(p.module?.rank ?? 0)
+                let cost = p.kind == .lora ? (m + n) * r * r + r * r * r : m * n * min(m, n)
+                units.append((v.label, p.name, cost))
+            }
+        }
+        let owner = Shard.assign(costs: units.map(\.cost), shards: shard.count)
+        var out: [String: Set<String>] = [:]
+        for (u, s) in zip(units, owner) where s == shard.index - 1 { out[u.label, default: []].insert(u.tensor) }
+        return out
+    }
+}
