@@ -136,21 +136,26 @@ public final class NativeBackend: EvaluationBackend {
         return out
     }
 
+    /// `batchSize` documents are decoded side by side (LanguageModel.generate(_:)); each one's
+    /// text is what decoding it alone gives, up to float32 rounding in near-ties.
     public func generate(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [String] {
         var out: [String] = []
         let eosText = tokenizer.decode([model.config.eosTokenIds.first ?? tokenizer.eosTokenId ?? prefixToken])
-        for (i, r) in requests.enumerated() {
-            let prompt = encode(r.context)
-            let until = r.until + (eosText.isEmpty || r.until.contains(eosText) ? [] : [eosText])
-            let g = try model.generate(prompt: prompt, maxTokens: r.maxTokens, stopSequences: until,
-                                       decode: { [tokenizer] in tokenizer.decode($0, skipSpecialTokens: true) })
-            // lm-eval: s = decode(cont); for term in until: s = s.split(term)[0]
-            var text = g.text
-            for term in until where !term.isEmpty {
-                if let r = text.range(of: term) { text = String(text[..<r.lowerBound]) }
+        let untils = requests.map { r in r.until + (eosText.isEmpty || r.until.contains(eosText) ? [] : [eosText]) }
+        for start in stride(from: 0, to: requests.count, by: batchSize) {
+            let range = start..<min(requests.count, start + batchSize)
+            let prompts = range.map { GenerationPrompt(prompt: encode(requests[$0].context), maxTokens: requests[$0].maxTokens, stopSequences: untils[$0]) }
+            let generations = try model.generate(prompts, tokensPerForward: options.tokensPerForward,
+                                                 decode: { [tokenizer] in tokenizer.decode($0, skipSpecialTokens: true) })
+            for (i, g) in zip(range, generations) {
+                // lm-eval: s = decode(cont); for term in until: s = s.split(term)[0]
+                var text = g.text
+                for term in untils[i] where !term.isEmpty {
+                    if let r = text.range(of: term) { text = String(text[..<r.lowerBound]) }
+                }
+                out.append(text)
             }
-            out.append(text)
-            progress(i + 1)
+            progress(range.upperBound)
         }
         return out
     }

@@ -116,4 +116,32 @@ final class ScoringTests: XCTestCase {
         XCTAssertEqual(e.tokens, [g.tokens[0]])
         XCTAssertEqual(e.stopReason, .endOfText)
     }
+
+    /// Decoding prompts side by side gives each one what decoding it alone gives: prompts of
+    /// different lengths, budgets, stop sequences and an EOS, over several forward passes (a
+    /// small tokensPerForward) and several cache groups (a small cacheBytes).
+    func testBatchedGenerationEqualsOneByOne() throws {
+        for name in ["llama-tiny", "gpt2-tiny", "neox-tiny"] {
+            let model = try LanguageModel(directory: Fixtures.model(name), threads: 1)
+            let decode: ([Int]) -> String = { $0.map(String.init).joined(separator: " ") }
+            var prompts: [GenerationPrompt] = []
+            for i in 0..<9 {
+                let length = 1 + (i * 17) % 40
+                let prompt = (0..<length).map { j in 3 + (i * 31 + j * 7) % (min(model.vocabSize, 500) - 3) }
+                prompts.append(GenerationPrompt(prompt: prompt, maxTokens: [1, 5, 12, 0, 7][i % 5]))
+            }
+            // A stop sequence and an EOS taken from what the one-by-one decode produces.
+            let alone = try prompts.map { try model.generate(prompt: $0.prompt, maxTokens: $0.maxTokens, eosTokenIds: [], decode: decode) }
+            if alone[2].tokens.count > 3 { prompts[2].stopSequences = [" " + String(alone[2].tokens[3])] }
+            let eos = alone[7].tokens.count > 2 ? [alone[7].tokens[2]] : []
+            let expected = try prompts.map {
+                try model.generate(prompt: $0.prompt, maxTokens: $0.maxTokens, stopSequences: $0.stopSequences, eosTokenIds: eos, decode: decode)
+            }
+            for (tokensPerForward, cacheBytes) in [(1024, 1 << 31), (24, 1 << 31), (1024, 40_000)] {
+                let together = try model.generate(prompts, eosTokenIds: eos, tokensPerForward: tokensPerForward, cacheBytes: cacheBytes, decode: decode)
+                XCTAssertEqual(together, expected, "\(name) tokensPerForward \(tokensPerForward) cacheBytes \(cacheBytes)")
+            }
+            XCTAssertTrue(expected.contains { $0.stopReason == .endOfText } || eos.isEmpty, name)
+        }
+    }
 }
