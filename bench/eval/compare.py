@@ -12,6 +12,9 @@ for t in tasks:
     ours = {s["doc_id"]: s for s in map(json.loads, open(f"{ours_out}/samples_{t}.jsonl"))}
     dll, diff = 0.0, 0
     for i, s in ours.items():
+        if "exact_match" in s:  # generate_until: the raw generations and the scores must be equal
+            diff += s["resps"] != theirs[i]["resps"] or float(s["exact_match"]) != float(theirs[i]["exact_match"])
+            continue
         # multiple choice: [[ll, is_greedy], ...]; loglikelihood_rolling: [ll]
         a = [float(x[0] if isinstance(x, list) else x) for x in s["filtered_resps"]]
         b = [float(x[0] if isinstance(x, list) else x) for x in theirs[i]["filtered_resps"]]
@@ -20,6 +23,6 @@ for t in tasks:
             if m in s and float(s[m]) != float(theirs[i][m]):
                 diff += 1
     all_same &= diff == 0 and len(ours) == len(theirs)
-    print(f"  {t}: {len(ours)} docs, max |d loglikelihood| {dll:.2e}, decisions differing: {diff}")
+    print(f"  {t}: {len(ours)} docs, max |d loglikelihood| {dll:.2e}, decisions (or generations) differing: {diff}")
 print("per-item decisions identical" if all_same else "DECISIONS DIFFER")
 sys.exit(0 if all_same else 1)
