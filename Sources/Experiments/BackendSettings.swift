@@ -3,8 +3,9 @@ import Yams
 
 /// Where an experiment's checkpoints are scored: the native engine (default), or an
 /// OpenAI-compatible completions server (vLLM, llama-cpp-python) that serves the base and each
-/// variant under a name. The API key is never in the file, only the name of the environment
-/// variable that holds it.
+/// variant under a name. `kind` is the default; a variant may choose the other with its own
+/// `backend:`, so one experiment (and one report) can mix served and native checkpoints. The
+/// API key is never in the file, only the name of the environment variable that holds it.
 public struct BackendSettings: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case native, openai }
     public var kind: Kind = .native
@@ -24,7 +25,8 @@ public struct BackendSettings: Sendable, Equatable {
 
     static let keys: Set<String> = ["type", "base_url", "api_key_env", "served_model", "concurrency", "timeout"]
 
-    /// `backend: native`, or a mapping {type: openai, base_url:, api_key_env:, served_model:, concurrency:, timeout:}.
+    /// `backend: native`, or a mapping {type: openai|native, base_url:, api_key_env:, served_model:, concurrency:, timeout:}
+    /// (with type native, the server settings are for the variants that choose `backend: openai`).
     static func parse(_ n: Node, fail: (Node?, String) -> ExperimentError) throws -> BackendSettings {
         var s = BackendSettings()
         let kinds = Kind.allCases.map(\.rawValue).joined(separator: " or ")
@@ -65,8 +67,8 @@ public struct BackendSettings: Sendable, Equatable {
             guard Experiment.tag(t, .int) || Experiment.tag(t, .float), let x = t.float, x > 0 else { throw fail(t, "backend.timeout: expected seconds > 0") }
             s.timeout = x
         }
-        if s.kind == .native, m.count > 1 {
-            throw fail(n, "backend: base_url, served_model and the other server settings need type: openai")
+        if s.kind == .native, let n = m["served_model"] {
+            throw fail(n, "backend.served_model names the base on the server, but type native scores the base locally (use type: openai)")
         }
         return s
     }

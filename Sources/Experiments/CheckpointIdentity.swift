@@ -21,33 +21,41 @@ public struct CheckpointIdentity: Sendable {
     /// it serves under the name (see RemoteBackend.identity), so `server` must be given.
     public static func resolve(_ e: Experiment, server: RemoteOptions? = nil, only: Set<String>? = nil, cache: FingerprintCache? = nil,
                                progress: (String) -> Void = { _ in }) throws -> (base: CheckpointIdentity, variants: [CheckpointIdentity]) {
+        guard !e.needsServer || server != nil else {
+            throw ExperimentError(file: e.file, line: nil, "some checkpoints are served but no server options were given")
+        }
+        // The base's weights and content fingerprint, read only when a local checkpoint needs them
+        // (a native base, or a native LoRA variant whose identity includes its base).
+        var local: (model: ModelDirectory, fingerprint: String)? = nil
+        func localBase() throws -> (model: ModelDirectory, fingerprint: String) {
+            if let local { return local }
+            let model = try ModelDirectory(path: e.base)
+            let made = (model, try Fingerprint.of(model: model, cache: cache))
+            local = made
+            return made
+        }
         progress("base")
-        if e.backend.kind == .openai {
-            guard let server else { throw ExperimentError(file: e.file, line: nil, "the backend is openai but no server options were given") }
-            let base = try served(label: "base", method: "base", name: e.backend.servedModel, e: e, server: server, isBase: true)
-            var out: [CheckpointIdentity] = []
-            for v in e.variants where only?.contains(v.label) ?? true {
-                progress(v.label)
-                var own = server
+        let base = e.backend.kind == .openai
+            ? try served(label: "base", method: "base", name: e.backend.servedModel, e: e, server: server!, isBase: true)
+            : CheckpointIdentity(label: "base", method: "base", model: e.base, fingerprint: try localBase().fingerprint, isBase: true)
+        var out: [CheckpointIdentity] = []
+        for v in e.variants where only?.contains(v.label) ?? true {
+            progress(v.label)
+            if v.backendKind == .openai {
+                var own = server!
                 if let u = v.baseURL { own.baseURL = URL(string: u)! }  // checked when the file was read
                 var c = try served(label: v.label, method: v.method.rawValue, name: v.servedModel, e: e, server: own, isBase: false)
                 (c.rank, c.step, c.tokens, c.adapter) = (v.rank, v.step, v.tokens, v.adapter ?? v.model)
                 out.append(c)
+                continue
             }
-            return (base, out)
-        }
-        let baseModel = try ModelDirectory(path: e.base)
-        let baseFP = try Fingerprint.of(model: baseModel, cache: cache)
-        let base = CheckpointIdentity(label: "base", method: "base", model: e.base, fingerprint: baseFP, isBase: true)
-        var out: [CheckpointIdentity] = []
-        for v in e.variants where only?.contains(v.label) ?? true {
-            progress(v.label)
             switch v.method {
             case .full:
                 let fp = try Fingerprint.of(model: try ModelDirectory(path: v.model!), cache: cache)
                 out.append(CheckpointIdentity(label: v.label, method: v.method.rawValue, rank: v.rank, step: v.step, tokens: v.tokens,
                                               model: v.model!, fingerprint: fp, isBase: false))
             case .lora, .qlora:
+                let (baseModel, baseFP) = try localBase()
                 let adapter = try LoRAAdapter(path: v.adapter!, base: baseModel.tensors)
                 let adapterFP = try Fingerprint.of(adapter: adapter, cache: cache)
                 // The evaluated model is base + adapter: both fingerprints (and the method) key it.
@@ -83,7 +91,7 @@ extension BackendSettings {
     /// from the named environment variable, concurrency and timeout.
     public func remoteOptions(file: String, baseURLOverride: String? = nil,
                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RemoteOptions? {
-        guard kind == .openai else { return nil }
+        guard kind == .openai || baseURL != nil || baseURLOverride != nil else { return nil }
         guard let text = baseURLOverride ?? baseURL else {
             throw ExperimentError(file: file, line: nil, "backend.base_url is not set: give it in the file or with `forgetlens run --base-url URL`")
         }

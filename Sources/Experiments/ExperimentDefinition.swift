@@ -21,7 +21,9 @@ public struct ExperimentDefinition: Codable, Equatable, Sendable {
         public var step: Int?
         public var tokens: Int?
         public var servedModel: String?
-        enum CodingKeys: String, CodingKey { case label, method, rank, step, tokens, servedModel = "served_model" }
+        /// "native" or "openai": where this variant is scored.
+        public var backend: String
+        enum CodingKeys: String, CodingKey { case label, method, rank, step, tokens, backend, servedModel = "served_model" }
     }
     public struct SpectraEntry: Codable, Equatable, Sendable {
         public var enabled: Bool
@@ -56,7 +58,8 @@ public struct ExperimentDefinition: Codable, Equatable, Sendable {
         }
         self.tasks = tasks
         variants = e.variants.map {
-            VariantEntry(label: $0.label, method: $0.method.rawValue, rank: $0.rank, step: $0.step, tokens: $0.tokens, servedModel: $0.servedModel)
+            VariantEntry(label: $0.label, method: $0.method.rawValue, rank: $0.rank, step: $0.step, tokens: $0.tokens,
+                         servedModel: $0.servedModel, backend: $0.backendKind.rawValue)
         }
         spectra = SpectraEntry(enabled: e.spectra.enabled, modules: e.spectra.modules ?? "", variance: e.spectra.variance)
         backend = e.backend.kind.rawValue
@@ -95,7 +98,7 @@ public struct ExperimentDefinition: Codable, Equatable, Sendable {
         }
         if variants != other.variants {
             let a = variants.map(\.label), b = other.variants.map(\.label)
-            out.append(a == b ? "variants differ in method, rank, step, tokens or served_model" : "variants \(a) vs \(b)")
+            out.append(a == b ? "variants differ in method, rank, step, tokens, backend or served_model" : "variants \(a) vs \(b)")
         }
         if spectra != other.spectra { out.append("spectra settings differ") }
         if backend != other.backend || baseServedModel != other.baseServedModel { out.append("backend \(backend) vs \(other.backend)") }

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Yams
 
@@ -32,6 +33,8 @@ public struct Variant: Sendable, Equatable {
     public var servedModel: String?
     /// Its own server, when not the backend's base_url (vLLM serves one full model per server).
     public var baseURL: String?
+    /// Where it is scored: the experiment's backend type unless the variant says otherwise.
+    public var backendKind: BackendSettings.Kind = .native
     public var line: Int?
 
     /// Local weights to compute spectra from (a served variant may have none).
@@ -70,8 +73,20 @@ public struct Experiment: Sendable {
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
     static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend"]
-    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url"]
+    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend"]
     static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
+
+    /// Some checkpoint is scored by a server.
+    public var needsServer: Bool { backend.kind == .openai || variants.contains { $0.backendKind == .openai } }
+
+    /// The server options when some checkpoint is served (nil otherwise); see BackendSettings.remoteOptions.
+    public func serverOptions(baseURLOverride: String? = nil,
+                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RemoteOptions? {
+        guard needsServer else { return nil }
+        var settings = backend
+        settings.kind = .openai
+        return try settings.remoteOptions(file: file, baseURLOverride: baseURLOverride, environment: environment)
+    }
 
     /// The store: output/results.sqlite.
     public var storePath: String { URL(fileURLWithPath: output).appendingPathComponent("results.sqlite").path }
@@ -204,7 +219,6 @@ public struct Experiment: Sendable {
         }
 
         let backend = try top["backend"].map { try BackendSettings.parse($0, fail: fail) } ?? BackendSettings()
-        let served = backend.kind == .openai
 
         guard let variantsNode = top["variants"] else { throw fail(root, "missing field 'variants' (the fine-tuned checkpoints)") }
         guard case .sequence(let seq) = variantsNode, !seq.isEmpty else { throw fail(variantsNode, "variants: expected a non-empty list of {label:, method:, ...}") }
@@ -227,6 +241,14 @@ public struct Experiment: Sendable {
             }
             var v = Variant(label: label, method: method, rank: try int(m, "rank", where_, minimum: 1),
                             step: try int(m, "step", where_), tokens: try int(m, "tokens", where_), line: item.mark?.line)
+            v.backendKind = backend.kind
+            if let b = m["backend"] {
+                guard b.scalar != nil, let text = b.string, let k = BackendSettings.Kind(rawValue: text) else {
+                    throw fail(b, "\(where_)backend: expected native or openai, got '\(b.string ?? "a \(kind(b))")'")
+                }
+                v.backendKind = k
+            }
+            let served = v.backendKind == .openai
             v.servedModel = try string(m, "served_model", where_)
             if served && v.servedModel == nil {
                 throw fail(item, "\(where_)the backend is openai: give served_model: (its name on the server; vLLM --lora-modules NAME=PATH)")
@@ -237,10 +259,12 @@ public struct Experiment: Sendable {
             }
             v.baseURL = try string(m, "base_url", where_)
             if let u = v.baseURL {
-                guard served else { throw fail(m["base_url"], "\(where_)base_url needs backend: {type: openai, ...}") }
+                guard served else { throw fail(m["base_url"], "\(where_)base_url is for served variants (backend: openai)") }
                 try BackendSettings.checkURL(u) { fail(m["base_url"], "\(where_)\($0)") }
             }
-            if !served, let n = m["served_model"] { throw fail(n, "\(where_)served_model needs backend: {type: openai, ...}") }
+            if !served, let n = m["served_model"] {
+                throw fail(n, "\(where_)served_model is for served variants (backend: openai; for the whole experiment backend: {type: openai, ...})")
+            }
             switch method {
             case .full:
                 if m["adapter"] != nil { throw fail(m["adapter"], "\(where_)method full takes model:, not adapter:") }

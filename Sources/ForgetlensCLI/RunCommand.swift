@@ -74,10 +74,10 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let (experiment, catalog) = try ExperimentContext.load(file)
         let part = try shard.map { try Shard(parsing: $0) }
-        if baseURL != nil, experiment.backend.kind != .openai {
-            throw ValidationError("--base-url needs backend: {type: openai, ...} in \(file)")
+        if baseURL != nil, !experiment.needsServer {
+            throw ValidationError("--base-url: no checkpoint of \(file) is served (backend: {type: openai, ...})")
         }
-        let server = try experiment.backend.remoteOptions(file: file, baseURLOverride: baseURL)
+        let server = try experiment.serverOptions(baseURLOverride: baseURL)
         let storePath = store ?? part.map { p in
             URL(fileURLWithPath: experiment.output).appendingPathComponent("shards/shard-\(p.index)-of-\(p.count).sqlite").path
         } ?? experiment.storePath

@@ -180,7 +180,7 @@ final class ExperimentFileTests: XCTestCase {
     func testServedExperimentErrors() {
         assertError(served.replacingOccurrences(of: "served_model: full-ft", with: "step: 3"), line: 13,
                     contains: "the backend is openai: give served_model:")
-        assertError(good.replacingOccurrences(of: "rank: 8,", with: "served_model: x,"), line: 10, contains: "served_model needs backend")
+        assertError(good.replacingOccurrences(of: "rank: 8,", with: "served_model: x,"), line: 10, contains: "served_model is for served variants")
         assertError(served.replacingOccurrences(of: "type: openai", with: "type: vllm"), line: 5, contains: "expected native or openai, got 'vllm'")
         assertError(served.replacingOccurrences(of: "http://gpu01:8000/v1", with: "gpu01:8000"), line: 6, contains: "expected http(s)://HOST:PORT")
         assertError(served.replacingOccurrences(of: "api_key_env: VLLM_API_KEY", with: "api_key_env: sk-abc123"), line: 7, contains: "NAME of an environment variable")
@@ -190,8 +190,44 @@ final class ExperimentFileTests: XCTestCase {
         assertError(served.replacingOccurrences(of: "served_model: full-ft", with: "served_model: llama-7b"), line: 13, contains: "already the base")
         assertError(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshot: 0\nbackend: openai"), line: 7, contains: "needs a mapping")
         assertError(served.replacingOccurrences(of: "http://gpu02:8000", with: "ftp://gpu02"), line: 13, contains: "variant 'full': base_url: expected http(s)")
-        assertError(good.replacingOccurrences(of: "rank: 8,", with: "base_url: http://x:1,"), line: 10, contains: "base_url needs backend")
+        assertError(good.replacingOccurrences(of: "rank: 8,", with: "base_url: http://x:1,"), line: 10, contains: "base_url is for served variants")
         assertError(served.replacingOccurrences(of: "served_model: r8, adapter: checkpoints/lora-r8/step-100", with: "served_model: r8, adapter: nowhere"),
                     line: 12, contains: "does not exist")
+    }
+
+    /// One experiment may mix served and native checkpoints: a variant overrides the default.
+    func testMixedBackends() throws {
+        let mixed = try parse(served.replacingOccurrences(of: "{label: lora-r8, method: lora, served_model: r8, adapter: checkpoints/lora-r8/step-100}",
+                                                          with: "{label: lora-r8, method: lora, backend: native, adapter: checkpoints/lora-r8/step-100}"))
+        XCTAssertEqual(mixed.variants.map(\.backendKind), [.native, .openai])
+        XCTAssertTrue(mixed.needsServer)
+        // A native experiment with one served variant: the server settings serve that variant.
+        let native = """
+        name: mostly-native
+        base: checkpoints/base
+        targets: [basic_arithmetic]
+        backend: {type: native, base_url: "http://gpu01:8000"}
+        variants:
+          - {label: full, method: full, model: checkpoints/full/step-100}
+          - {label: big, method: full, backend: openai, served_model: big-ft}
+        """
+        let n = try parse(native)
+        XCTAssertEqual(n.variants.map(\.backendKind), [.native, .openai])
+        XCTAssertEqual(try n.serverOptions()?.baseURL.absoluteString, "http://gpu01:8000")
+        XCTAssertNil(try parse(good).serverOptions())
+        // A served variant with no server anywhere: said at run time (the URL may come from --base-url).
+        let nowhere = try parse(good.replacingOccurrences(of: "rank: 8, step: 100, adapter: checkpoints/lora-r8/step-100", with: "backend: openai, served_model: r8"))
+        XCTAssertThrowsError(try nowhere.serverOptions()) { XCTAssertTrue("\($0)".contains("backend.base_url is not set"), "\($0)") }
+        XCTAssertEqual(try nowhere.serverOptions(baseURLOverride: "http://h:1")?.baseURL.absoluteString, "http://h:1")
+
+        assertError(native.replacingOccurrences(of: "backend: openai, served_model: big-ft", with: "backend: vllm, served_model: big-ft"), line: 7,
+                    contains: "backend: expected native or openai, got 'vllm'")
+        assertError(native.replacingOccurrences(of: "backend: openai, served_model: big-ft", with: "backend: openai"), line: 7, contains: "give served_model:")
+        assertError(native.replacingOccurrences(of: "model: checkpoints/full/step-100}", with: "model: checkpoints/full/step-100, served_model: x}"), line: 6,
+                    contains: "served_model is for served variants")
+        assertError(native.replacingOccurrences(of: "{type: native, base_url", with: "{type: native, served_model: b, base_url"), line: 4,
+                    contains: "type native scores the base locally")
+        assertError(served.replacingOccurrences(of: "served_model: r8, adapter: checkpoints/lora-r8/step-100", with: "backend: native"), line: 12,
+                    contains: "missing field 'adapter'")
     }
 }

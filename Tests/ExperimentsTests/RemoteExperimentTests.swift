@@ -42,7 +42,7 @@ final class RemoteExperimentTests: XCTestCase {
         let s = try ResultsStore(path: store ?? e.storePath)
         var scored = 0
         var events: [RunEvent] = []
-        var server = try e.backend.remoteOptions(file: file, baseURLOverride: baseURL)
+        var server = try e.serverOptions(baseURLOverride: baseURL)
         server?.maxAttempts = 2  // a dead server fails the run within seconds
         server?.initialBackoff = 0.1
         var options = RunOptions()
@@ -118,8 +118,29 @@ final class RemoteExperimentTests: XCTestCase {
         let joined = Dictionary(uniqueKeysWithValues: try ResultsStore.existing(path: merged).allTaskResults().map { ("\($0.fingerprint) \($0.task)", $0.metrics["acc"]?.value) })
         XCTAssertEqual(whole, joined)
 
+        // One experiment, one report: the base served, a variant scored by the native engine.
+        let mixedFile = try writeExperiment("mixed", backend: backend,
+                                            variant: "{label: ft, method: full, backend: native, model: \(Fixtures.model("llama-tiny-ft-bf16"))}")
+        let mixed = try run(mixedFile)
+        XCTAssertEqual(mixed.scored, 2 * 3 * 5)
+        let m = Dictionary(uniqueKeysWithValues: try mixed.store.checkpoints().map { ($0.label, $0) })
+        XCTAssertEqual(m["base"]?.fingerprint, cps["base"]?.fingerprint)
+        XCTAssertEqual(m["ft"]?.fingerprint, try native.store.checkpoint(label: "ft")?.fingerprint)  // content-addressed, as in any native run
+        XCTAssertNil(m["ft"]?.servedModel)
+        let nativeFT = Dictionary(uniqueKeysWithValues: try native.store.allItems().filter { $0.fingerprint == m["ft"]!.fingerprint }.map { ("\($0.task) \($0.docId)", $0) })
+        for item in try mixed.store.allItems() where item.fingerprint == m["ft"]!.fingerprint {
+            let other = try XCTUnwrap(nativeFT["\(item.task) \(item.docId)"])
+            XCTAssertEqual(item.acc, other.acc)
+            for (o, p) in zip(item.outcomes!, other.outcomes!) { XCTAssertEqual(o.loglikelihood, p.loglikelihood, accuracy: 1e-9) }
+        }
+        XCTAssertGreaterThan(try mixed.store.allSpectra().count, 0)  // the native variant's weights are local
+        let catalog = try TaskCatalog(directory: tasksDirectory)
+        let report = try ExperimentSummary.build(try Experiment.load(path: mixedFile, knownTasks: catalog.names), catalog: catalog,
+                                                 store: mixed.store, toolVersion: "t", bootstrapResamples: 20)
+        XCTAssertEqual(report.rows.map { $0.learning != nil && $0.forgetting != nil }, [true, true])
+
         // The API key is in no store.
-        for path in [remote.store.path, merged] + parts {
+        for path in [remote.store.path, mixed.store.path, merged] + parts {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             XCTAssertNil(bytes.range(of: Data(secret.utf8)), path)
         }
