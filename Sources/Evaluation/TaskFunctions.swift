@@ -40,26 +40,29 @@ public enum HellaSwagFunctions: TaskFunctionLibrary {
     /// text.strip(); " [title]" -> ". "; re.sub("\\[.*?\\]", ""); "  " -> " " (once, non-overlapping).
     public static func preprocess(_ text: String) -> String {
         var t = PythonString.strip(text)
-        t = t.replacingOccurrences(of: " [title]", with: ". ")
+        t = PythonString.replace(t, " [title]", ". ")
         t = removeBracketSpans(t)
-        return t.replacingOccurrences(of: "  ", with: " ")
+        return PythonString.replace(t, "  ", " ")
     }
 
     /// re.sub(r"\[.*?\]", "", s): "." does not match a newline.
     static func removeBracketSpans(_ s: String) -> String {
-        let scalars = Array(s.unicodeScalars)
-        var out = String.UnicodeScalarView()
+        // '[', ']' and '\n' are ASCII, so scanning UTF-8 bytes finds exactly the regex's spans.
+        let bytes = Array(s.utf8)
+        guard bytes.contains(UInt8(ascii: "[")) else { return s }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
         var i = 0
-        while i < scalars.count {
-            if scalars[i] == "[" {
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "[") {
                 var j = i + 1
-                while j < scalars.count && scalars[j] != "]" && scalars[j] != "\n" { j += 1 }
-                if j < scalars.count && scalars[j] == "]" { i = j + 1; continue }
+                while j < bytes.count && bytes[j] != UInt8(ascii: "]") && bytes[j] != UInt8(ascii: "\n") { j += 1 }
+                if j < bytes.count && bytes[j] == UInt8(ascii: "]") { i = j + 1; continue }
             }
-            out.append(scalars[i])
+            out.append(bytes[i])
             i += 1
         }
-        return String(out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func process(_ doc: JSONObject) throws -> JSONObject {

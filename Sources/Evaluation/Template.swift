@@ -404,7 +404,7 @@ enum Builtins {
             return .array(PythonString.splitWhitespace(s).map { .string($0) })
         case "replace":
             guard args.count == 2 else { throw TemplateError.type("replace() takes two arguments") }
-            return .string(s.replacingOccurrences(of: try string(args[0], "replace()"), with: try string(args[1], "replace()")))
+            return .string(PythonString.replace(s, try string(args[0], "replace()"), try string(args[1], "replace()")))
         default: throw TemplateError.type("unknown method \(name)")
         }
     }
@@ -449,7 +449,7 @@ enum Builtins {
             return .string(a.map(PythonRepr.str).joined(separator: sep))
         case "replace":
             guard args.count == 2 else { throw TemplateError.type("|replace takes two arguments") }
-            return .string(try string(v, "|replace").replacingOccurrences(of: try string(args[0], "|replace"), with: try string(args[1], "|replace")))
+            return .string(PythonString.replace(try string(v, "|replace"), try string(args[0], "|replace"), try string(args[1], "|replace")))
         default: throw TemplateError.type("unknown filter \(name)")
         }
     }
@@ -457,24 +457,57 @@ enum Builtins {
 
 /// Python str methods whose exact behaviour matters for prompts.
 public enum PythonString {
+    /// Python's str.replace(old, new): left to right, non-overlapping, on code points (no
+    /// Unicode normalisation, unlike Foundation's replacingOccurrences, which also matches
+    /// canonically equivalent text and, on Linux, goes through NSString). An empty `old`
+    /// inserts `new` around every code point, as Python does.
+    public static func replace(_ s: String, _ old: String, _ new: String) -> String {
+        if old.isEmpty {
+            var out = String.UnicodeScalarView()
+            out.append(contentsOf: new.unicodeScalars)
+            for c in s.unicodeScalars { out.append(c); out.append(contentsOf: new.unicodeScalars) }
+            return String(out)
+        }
+        // On UTF-8 bytes: a match of a valid UTF-8 pattern always starts on a code point (its
+        // first byte is a lead byte), so byte matching is code point matching, and fast.
+        let bytes = Array(s.utf8), needle = Array(old.utf8), replacement = Array(new.utf8)
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count)
+        var i = 0, copied = 0
+        while i + needle.count <= bytes.count {
+            if bytes[i] == needle[0] && bytes[i..<(i + needle.count)].elementsEqual(needle) {
+                result.append(contentsOf: bytes[copied..<i])
+                result.append(contentsOf: replacement)
+                i += needle.count
+                copied = i
+            } else {
+                i += 1
+            }
+        }
+        if copied == 0 { return s }
+        result.append(contentsOf: bytes[copied...])
+        return String(decoding: result, as: UTF8.self)
+    }
+
     /// Python's str.isspace() set (Unicode White_Space plus the ASCII separators 0x1C-0x1F).
     public static func isSpace(_ s: Unicode.Scalar) -> Bool {
         s.properties.isWhitespace || (0x1C...0x1F).contains(s.value)
     }
 
     public static func strip(_ s: String, chars: Set<Unicode.Scalar>? = nil, leading: Bool = true, trailing: Bool = true) -> String {
-        let scalars = Array(s.unicodeScalars)
         let drop: (Unicode.Scalar) -> Bool = { c in chars.map { $0.contains(c) } ?? isSpace(c) }
-        var lo = 0, hi = scalars.count
-        if leading { while lo < hi && drop(scalars[lo]) { lo += 1 } }
-        if trailing { while hi > lo && drop(scalars[hi - 1]) { hi -= 1 } }
-        return String(String.UnicodeScalarView(scalars[lo..<hi]))
+        let view = s.unicodeScalars
+        var lo = view.startIndex, hi = view.endIndex
+        if leading { while lo < hi && drop(view[lo]) { lo = view.index(after: lo) } }
+        if trailing { while hi > lo && drop(view[view.index(before: hi)]) { hi = view.index(before: hi) } }
+        if lo == view.startIndex && hi == view.endIndex { return s }  // the usual case: nothing to strip
+        return String(view[lo..<hi])
     }
 
     /// str.capitalize(): first character upper-cased (title-cased), the rest lower-cased.
     public static func capitalize(_ s: String) -> String {
         guard let first = s.unicodeScalars.first else { return s }
-        let rest = String(String.UnicodeScalarView(s.unicodeScalars.dropFirst()))
+        let rest = String(s.unicodeScalars.dropFirst())
         return first.properties.titlecaseMapping + rest.lowercased()
     }
 

@@ -59,4 +59,17 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(SHA256.hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256.hex("0"), "5feceb66ffc86f38d952786c6d696c79c2dbc239dd4e91b46729d73a27fb57e9")  // lm-eval's target_hash of 0
     }
+
+    /// Python's str.replace, code point by code point (values from CPython 3.11).
+    func testPythonReplace() {
+        XCTAssertEqual(PythonString.replace("aaa", "aa", "b"), "ba")
+        XCTAssertEqual(PythonString.replace("abc", "", "-"), "-a-b-c-")
+        XCTAssertEqual(PythonString.replace("", "", "-"), "-")
+        XCTAssertEqual(PythonString.replace("e\u{301}x e", "e", "E"), "E\u{301}x E")  // no normalisation: the e of a decomposed é is replaced
+        XCTAssertEqual(PythonString.replace("\u{e9}", "e\u{301}", "X"), "\u{e9}")  // nor is a composed é matched by its decomposition
+        XCTAssertEqual(PythonString.replace("   a    b", "  ", " "), "  a  b")
+        XCTAssertEqual(PythonString.replace("Cooking [title] How to", " [title]", ". "), "Cooking.  How to")
+        XCTAssertEqual(PythonString.replace("ab", "abc", "x"), "ab")
+        XCTAssertEqual(HellaSwagFunctions.preprocess("  Fish [title] Clean it [step]  well  "), "Fish. Clean it  well")
+    }
 }
