@@ -29,6 +29,10 @@ public struct Forgetlens: ParsableCommand {
             Foundation.exit(error.rawValue)
         } catch let error where error is CleanExit || error is ValidationError {
             exit(withError: error)
+        } catch where exitCode(for: error) != .failure {
+            // ArgumentParser's own flow: `--help` parses to its help command, whose run() throws
+            // a help request (exit code 0); printing it is ArgumentParser's job.
+            exit(withError: error)
         } catch {
             FileHandle.standardError.write(Data("forgetlens: error: \(describe(error))\n".utf8))
             Foundation.exit(2)
