@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Yams
 
@@ -78,5 +79,24 @@ public struct BackendSettings: Sendable, Equatable {
         guard let u = URL(string: text), let scheme = u.scheme?.lowercased(), ["http", "https"].contains(scheme), u.host != nil else {
             throw fail("base_url: expected http(s)://HOST:PORT[/v1], got '\(text)'")
         }
+    }
+}
+
+extension BackendSettings {
+    /// The server's options: base_url (or the override), the API key read from the named
+    /// environment variable, concurrency and timeout.
+    func remoteOptions(file: String, baseURLOverride: String?, environment: [String: String]) throws -> RemoteOptions {
+        guard let text = baseURLOverride ?? baseURL else {
+            throw ExperimentError(file: file, line: nil, "backend.base_url is not set: give it in the file or with `forgetlens run --base-url URL`")
+        }
+        try Self.checkURL(text) { ExperimentError(file: file, line: nil, $0) }
+        var key: String? = nil
+        if let variable = apiKeyEnv {
+            guard let value = environment[variable], !value.isEmpty else {
+                throw ExperimentError(file: file, line: nil, "backend.api_key_env: the environment variable \(variable) is not set or empty")
+            }
+            key = value
+        }
+        return RemoteOptions(baseURL: URL(string: text)!, apiKey: key, concurrency: concurrency, timeout: timeout)
     }
 }

@@ -127,3 +127,17 @@ final class StoreOnlyBackend: EvaluationBackend {
     func generate(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [String] { throw missing() }
     func missing() -> EvaluationError { EvaluationError("\(name): results are missing from the store; run `forgetlens run` first") }
 }
+
+extension ResultsStore {
+    /// A task's Evaluator run over its stored items only (no model is loaded): how `export`
+    /// rebuilds results.json and `merge` computes aggregates, by the code path `run` uses.
+    /// Missing items are an error naming `label` and the task. Returns the result and the
+    /// stored items it was answered from.
+    func replay(_ task: EvaluationTask, key: TaskKey, documents: Int, limit: Int?, label: String) throws -> (result: TaskResult, items: [Int: ItemRecord]) {
+        let backend = try CachingBackend(name: label, store: self, key: key, docIDs: Array(0..<documents), chunkSize: max(1, documents)) {
+            StoreOnlyBackend(name: "\(label) (\(key.task))")
+        }
+        let result = try Evaluator(backend: backend).run(task, options: EvaluationOptions(limit: limit, numFewshot: key.fewshot))
+        return (result, backend.cached)
+    }
+}

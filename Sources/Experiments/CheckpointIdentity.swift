@@ -85,24 +85,3 @@ public struct CheckpointIdentity: Sendable {
                          adapterPath: adapter, fingerprint: fingerprint, isBase: isBase, updatedAt: Date(), servedModel: remote?.servedModel)
     }
 }
-
-extension BackendSettings {
-    /// The server options of an openai backend: base_url (or the override), the API key read
-    /// from the named environment variable, concurrency and timeout.
-    public func remoteOptions(file: String, baseURLOverride: String? = nil,
-                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RemoteOptions? {
-        guard kind == .openai || baseURL != nil || baseURLOverride != nil else { return nil }
-        guard let text = baseURLOverride ?? baseURL else {
-            throw ExperimentError(file: file, line: nil, "backend.base_url is not set: give it in the file or with `forgetlens run --base-url URL`")
-        }
-        try Self.checkURL(text) { ExperimentError(file: file, line: nil, $0) }
-        var key: String? = nil
-        if let variable = apiKeyEnv {
-            guard let value = environment[variable], !value.isEmpty else {
-                throw ExperimentError(file: file, line: nil, "backend.api_key_env: the environment variable \(variable) is not set or empty")
-            }
-            key = value
-        }
-        return RemoteOptions(baseURL: URL(string: text)!, apiKey: key, concurrency: concurrency, timeout: timeout)
-    }
-}

@@ -79,13 +79,11 @@ public struct Experiment: Sendable {
     /// Some checkpoint is scored by a server.
     public var needsServer: Bool { backend.kind == .openai || variants.contains { $0.backendKind == .openai } }
 
-    /// The server options when some checkpoint is served (nil otherwise); see BackendSettings.remoteOptions.
+    /// The server options (see BackendSettings.remoteOptions) when some checkpoint is served, else nil.
     public func serverOptions(baseURLOverride: String? = nil,
                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RemoteOptions? {
         guard needsServer else { return nil }
-        var settings = backend
-        settings.kind = .openai
-        return try settings.remoteOptions(file: file, baseURLOverride: baseURLOverride, environment: environment)
+        return try backend.remoteOptions(file: file, baseURLOverride: baseURLOverride, environment: environment)
     }
 
     /// The store: output/results.sqlite.

@@ -25,7 +25,8 @@ public struct StoreProgress: Sendable {
         rows.compactMap(\.spectra).reduce((0, 0)) { ($0.0 + $1.stored, $0.1 + $1.due) }
     }
 
-    public static func read(_ e: Experiment, catalog: TaskCatalog, path: String) throws -> StoreProgress {
+    /// `spectraUnits`: `e.spectraUnits()`, listed once for all the stores read.
+    public static func read(_ e: Experiment, catalog: TaskCatalog, path: String, spectraUnits: [Experiment.SpectraUnit]) throws -> StoreProgress {
         let store = try ResultsStore.existing(path: path)
         let runs = try store.runs()
         // A shard store: every run in it did the same part (a merged or whole-run store mixes).
@@ -36,7 +37,8 @@ public struct StoreProgress: Sendable {
         let shard = Set(parts).count == 1 ? parts.first!.flatMap { try? Shard(parsing: $0) } : nil
         let checkpoints = Dictionary(uniqueKeysWithValues: try store.checkpoints().map { ($0.label, $0) })
         // Spectra tensors due per variant (from the checkpoints' headers).
-        let tensorCounts = try shard.map { try e.spectraPlan($0).mapValues(\.count) } ?? e.spectraTensorCounts()
+        let tensorCounts = shard.map { Experiment.spectraPlan(spectraUnits, shard: $0).mapValues(\.count) }
+            ?? Dictionary(grouping: spectraUnits, by: \.label).mapValues(\.count)
         let labels = ["base"] + e.variants.map(\.label)
         var rows: [Row] = []
         for (c, label) in labels.enumerated() {
@@ -44,14 +46,11 @@ public struct StoreProgress: Sendable {
             var docs: [String: (Int, Int)] = [:]
             var aggregated = shard == nil && cp != nil
             for task in e.allTasks {
-                let limit = e.limit.limit(for: task)
-                let n = try catalog.count(task, limit: limit)
-                let range = shard?.documents(checkpoint: c, of: labels.count, documents: n) ?? 0..<n
+                let range = try e.documents(checkpoint: c, task: task, shard: shard, catalog: catalog)
                 guard let cp else { docs[task] = (0, range.count); continue }
-                let key = ResultsStore.TaskKey(fingerprint: cp.fingerprint, task: task, taskHash: try catalog.hash(task),
-                                               fewshot: try e.numFewshot ?? catalog.task(task).definition.numFewshot)
+                let key = try e.taskKey(cp.fingerprint, task, catalog: catalog)
                 docs[task] = (range.isEmpty ? 0 : try store.storedCount(key, in: range), range.count)
-                if aggregated, try store.taskResult(key, limit: limit ?? 0) == nil { aggregated = false }
+                if aggregated, try store.taskResult(key, limit: e.limit.limit(for: task) ?? 0) == nil { aggregated = false }
             }
             var spectra: (Int, Int)? = nil
             if c > 0, let due = tensorCounts[label] {
@@ -64,16 +63,5 @@ public struct StoreProgress: Sendable {
             rows.append(Row(label: label, documents: docs, spectra: spectra, aggregated: aggregated))
         }
         return StoreProgress(path: path, shard: shard, rows: rows, lastRun: runs.last)
-    }
-}
-
-extension Experiment {
-    /// Spectra tensors per variant with local weights (headers only; empty when spectra are off).
-    public func spectraTensorCounts() throws -> [String: Int] {
-        guard spectra.enabled, variants.contains(where: \.hasLocalWeights) else { return [:] }
-        let baseModel = try spectraBase()
-        var out: [String: Int] = [:]
-        for v in variants where v.hasLocalWeights { out[v.label] = try perturbations(v, baseModel: baseModel).count }
-        return out
     }
 }

@@ -53,13 +53,13 @@ public final class ExperimentRunner {
         let runID = try store.beginRun(toolVersion: options.toolVersion, experiment: experiment.name, options: optionsJSON(shard: shard))
         do {
             try store.save(definition: try ExperimentDefinition(experiment, catalog: catalog))
-            let spectraParts = try shard.map { try experiment.spectraPlan($0) }
+            let spectraParts = try shard.map { Experiment.spectraPlan(try experiment.spectraUnits(), shard: $0) }
             // A shard fingerprints only the checkpoints it has work for (and the base, which
             // LoRA fingerprints and spectra keys need).
             var only: Set<String>? = nil
             if let shard {
                 only = Set(try experiment.variants.enumerated().filter { i, v in
-                    try experiment.allTasks.contains { !(try documents(checkpoint: i + 1, task: $0, shard: shard)).isEmpty }
+                    try experiment.allTasks.contains { !(try experiment.documents(checkpoint: i + 1, task: $0, shard: shard, catalog: catalog)).isEmpty }
                         || !(spectraParts?[v.label]?.isEmpty ?? true)
                 }.map(\.element.label))
             }
@@ -80,13 +80,9 @@ public final class ExperimentRunner {
                         if shard == nil { events(.spectraSkipped(label: c.label, reason: "served only (no local model: or adapter:)")) }
                         continue
                     }
-                    if let spectraParts {
-                        if let mine = spectraParts[c.label], !mine.isEmpty {
-                            try spectra(v, c, baseFingerprint: base.fingerprint, only: mine, events: events)
-                        }
-                    } else {
-                        try spectra(v, c, baseFingerprint: base.fingerprint, only: nil, events: events)
-                    }
+                    let mine = spectraParts.map { $0[c.label] ?? [] }  // nil: every tensor
+                    if mine?.isEmpty == true { continue }
+                    try spectra(v, c, baseFingerprint: base.fingerprint, only: mine, events: events)
                 }
             }
             try store.finishRun(runID, status: "finished")
@@ -94,12 +90,6 @@ public final class ExperimentRunner {
             try? store.finishRun(runID, status: "failed: \(error)")
             throw error
         }
-    }
-
-    /// Documents of `task` that checkpoint `checkpoint` (0 = base, i = variant i) scores here.
-    func documents(checkpoint: Int, task: String, shard: Shard?) throws -> Range<Int> {
-        let n = try catalog.count(task, limit: experiment.limit.limit(for: task))
-        return shard?.documents(checkpoint: checkpoint, of: experiment.variants.count + 1, documents: n) ?? 0..<n
     }
 
     func optionsJSON(shard: Shard?) -> String {
@@ -119,8 +109,7 @@ public final class ExperimentRunner {
     // MARK: evaluation
 
     public func taskKey(_ c: CheckpointIdentity, _ task: String) throws -> ResultsStore.TaskKey {
-        let shots = try experiment.numFewshot ?? catalog.task(task).definition.numFewshot
-        return ResultsStore.TaskKey(fingerprint: c.fingerprint, task: task, taskHash: try catalog.hash(task), fewshot: shots)
+        try experiment.taskKey(c.fingerprint, task, catalog: catalog)
     }
 
     func evaluate(_ c: CheckpointIdentity, checkpoint: Int, shard: Shard?, events: (RunEvent) -> Void) throws {
@@ -136,13 +125,12 @@ public final class ExperimentRunner {
         for task in experiment.allTasks {
             let limit = experiment.limit.limit(for: task)
             let key = try taskKey(c, task)
-            let count = try catalog.count(task, limit: limit)
             if shard != nil {
-                let mine = try documents(checkpoint: checkpoint, task: task, shard: shard)
-                if mine.isEmpty { continue }
-                _ = try evaluateTask(c, task: task, key: key, limit: limit, documents: mine, backend: load, events: events)
+                let mine = try experiment.documents(checkpoint: checkpoint, task: task, shard: shard, catalog: catalog)
+                if !mine.isEmpty { _ = try evaluateTask(c, task: task, key: key, limit: limit, documents: mine, backend: load, events: events) }
                 continue
             }
+            let count = try catalog.count(task, limit: limit)
             if let done = try store.taskResult(key, limit: limit ?? 0), done.documents == count {
                 let (metric, negate) = try catalog.primaryMetric(task)
                 if let a = done.metrics[metric] {

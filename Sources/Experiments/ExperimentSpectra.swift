@@ -25,24 +25,35 @@ extension Experiment {
         return try source.perturbations(matching: filter).perturbations
     }
 
-    /// The spectra tensors of `shard`, by variant label (see Shard.assign). Built from the
-    /// checkpoints' headers, identically in every shard.
-    func spectraPlan(_ shard: Shard) throws -> [String: Set<String>] {
-        guard spectra.enabled else { return [:] }
+    /// One tensor's spectrum to compute, with its estimated cost.
+    public struct SpectraUnit: Sendable {
+        public var label: String
+        public var tensor: String
+        public var cost: Double
+    }
+
+    /// Every spectra tensor of every variant with local weights, from the checkpoints' headers
+    /// (empty when spectra are off). Dense: a Gram matrix and its eigenvalues, ~ m n min(m, n);
+    /// LoRA: QR of the factors and an r x r SVD, ~ (m + n) r^2.
+    public func spectraUnits() throws -> [SpectraUnit] {
+        guard spectra.enabled else { return [] }
         let locals = variants.filter(\.hasLocalWeights)
-        guard !locals.isEmpty else { return [:] }
+        guard !locals.isEmpty else { return [] }
         let baseModel = try spectraBase()
-        var units: [(label: String, tensor: String, cost: Double)] = []
+        var units: [SpectraUnit] = []
         for v in locals {
             for p in try perturbations(v, baseModel: baseModel) {
                 let (m, n) = (Double(p.shape[0]), Double(p.shape[1]))
-                // Dense: a Gram matrix and its eigenvalues, ~ m n min(m, n). LoRA: QR of the
-                // factors and an r x r SVD, ~ (m + n) r^2.
                 let r = Double(p.module?.rank ?? 0)
-                let cost = p.kind == .lora ? (m + n) * r * r + r * r * r : m * n * min(m, n)
-                units.append((v.label, p.name, cost))
+                units.append(SpectraUnit(label: v.label, tensor: p.name, cost: p.kind == .lora ? (m + n) * r * r + r * r * r : m * n * min(m, n)))
             }
         }
+        return units
+    }
+
+    /// The tensors of `shard`, by variant label (Shard.assign on the units' costs): the same in
+    /// every shard, since every shard lists the same units.
+    public static func spectraPlan(_ units: [SpectraUnit], shard: Shard) -> [String: Set<String>] {
         let owner = Shard.assign(costs: units.map(\.cost), shards: shard.count)
         var out: [String: Set<String>] = [:]
         for (u, s) in zip(units, owner) where s == shard.index - 1 { out[u.label, default: []].insert(u.tensor) }

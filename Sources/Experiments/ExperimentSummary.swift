@@ -14,10 +14,7 @@ public enum ExperimentSummary {
         var itemCounts: [String: Int] = [:]
         for t in e.allTasks { itemCounts[t] = try catalog.count(t, limit: e.limit.limit(for: t)) }
 
-        func key(_ fp: String, _ task: String) throws -> ResultsStore.TaskKey {
-            let shots = try e.numFewshot ?? catalog.task(task).definition.numFewshot
-            return ResultsStore.TaskKey(fingerprint: fp, task: task, taskHash: try catalog.hash(task), fewshot: shots)
-        }
+        func key(_ fp: String, _ task: String) throws -> ResultsStore.TaskKey { try e.taskKey(fp, task, catalog: catalog) }
         func score(_ fp: String, _ task: String, metric: String, negate: Bool) throws -> Estimate? {
             let limit = e.limit.limit(for: task)
             guard let r = try store.taskResult(try key(fp, task), limit: limit ?? 0), let a = r.metrics[metric] else { return nil }
@@ -119,13 +116,8 @@ public enum ResultsExport {
             var results: [TaskResult] = []
             for task in e.allTasks {
                 let limit = e.limit.limit(for: task)
-                let shots = try e.numFewshot ?? catalog.task(task).definition.numFewshot
-                let key = ResultsStore.TaskKey(fingerprint: cp.fingerprint, task: task, taskHash: try catalog.hash(task), fewshot: shots)
-                let count = try catalog.count(task, limit: limit)
-                let backend = try CachingBackend(name: cp.label, store: store, key: key, docIDs: Array(0..<count), chunkSize: count) {
-                    StoreOnlyBackend(name: "\(cp.label) (\(task))")
-                }
-                results.append(try Evaluator(backend: backend).run(try catalog.task(task), options: EvaluationOptions(limit: limit, numFewshot: shots)))
+                results.append(try store.replay(try catalog.task(task), key: try e.taskKey(cp.fingerprint, task, catalog: catalog),
+                                                documents: try catalog.count(task, limit: limit), limit: limit, label: cp.label).result)
             }
             var modelArgs = "pretrained=\(cp.modelPath)"
             if let a = cp.adapterPath { modelArgs += ",peft=\(a)" }

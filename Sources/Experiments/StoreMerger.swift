@@ -239,8 +239,7 @@ public enum StoreMerger {
                 guard let entry = definition.tasks[task] else { continue }
                 let key = ResultsStore.TaskKey(fingerprint: cp.fingerprint, task: task, taskHash: entry.hash, fewshot: entry.fewshot)
                 if let done = try store.taskResult(key, limit: entry.limit), done.documents == entry.documents { continue }
-                let items = try store.items(key, below: entry.documents)
-                let present = items.values.filter { $0.outcomes != nil || $0.generation != nil }.count
+                let present = try store.storedCount(key, in: 0..<entry.documents)
                 guard present == entry.documents else {
                     summary.incomplete.append((label, task, present, entry.documents))
                     continue
@@ -249,12 +248,9 @@ public enum StoreMerger {
                     summary.notes.append("\(label) \(task): the task's definition or data changed since the shards ran; its aggregate is left to `forgetlens run`")
                     continue
                 }
-                let backend = try CachingBackend(name: label, store: store, key: key, docIDs: Array(0..<entry.documents), chunkSize: entry.documents) {
-                    StoreOnlyBackend(name: "\(label) (\(task))")
-                }
                 let limit = entry.limit == 0 ? nil : entry.limit
-                let result = try Evaluator(backend: backend).run(try catalog.task(task), options: EvaluationOptions(limit: limit, numFewshot: entry.fewshot))
-                try store.saveMetrics(result, key: key, limit: limit, cached: backend.cached, aggregate: true)
+                let (result, items) = try store.replay(try catalog.task(task), key: key, documents: entry.documents, limit: limit, label: label)
+                try store.saveMetrics(result, key: key, limit: limit, cached: items, aggregate: true)
                 summary.aggregatesFinished += 1
             }
         }

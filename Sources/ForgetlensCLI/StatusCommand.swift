@@ -23,16 +23,17 @@ struct StatusCommand: ParsableCommand {
         let shardDirectory = URL(fileURLWithPath: experiment.output).appendingPathComponent("shards")
         let shards = ((try? FileManager.default.contentsOfDirectory(atPath: shardDirectory.path)) ?? [])
             .filter { $0.hasSuffix(".sqlite") }.sorted().map { shardDirectory.appendingPathComponent($0).path }
+        let units = try experiment.spectraUnits()
         var printed = false
         if FileManager.default.fileExists(atPath: main) {
-            let p = try StoreProgress.read(experiment, catalog: catalog, path: main)
+            let p = try StoreProgress.read(experiment, catalog: catalog, path: main, spectraUnits: units)
             print(table(p, experiment: experiment), terminator: "")
             printed = true
         } else {
             print("\(main): no results yet")
         }
         for path in shards {
-            let p = try StoreProgress.read(experiment, catalog: catalog, path: path)
+            let p = try StoreProgress.read(experiment, catalog: catalog, path: path, spectraUnits: units)
             let d = p.documentTotals, s = p.spectraTotals
             let part = p.shard.map { "shard \($0)" } ?? "store"
             var line = "\(path): \(part): \(d.stored) of \(d.due) documents (\(percent(d.stored, d.due)))"

@@ -165,15 +165,15 @@ final class ExperimentFileTests: XCTestCase {
         XCTAssertTrue(e.variants[0].hasLocalWeights)  // spectra from the local adapter
         XCTAssertFalse(e.variants[1].hasLocalWeights)  // served only: no spectra
         // The key is read from the named variable; its absence is an error naming the variable.
-        let options = try e.backend.remoteOptions(file: "f", environment: ["VLLM_API_KEY": "sk-123"])
+        let options = try e.serverOptions(environment: ["VLLM_API_KEY": "sk-123"])
         XCTAssertEqual(options?.apiKey, "sk-123")
         XCTAssertEqual(options?.concurrency, 32)
-        XCTAssertThrowsError(try e.backend.remoteOptions(file: "f", environment: [:])) {
+        XCTAssertThrowsError(try e.serverOptions(environment: [:])) {
             XCTAssertTrue("\($0)".contains("VLLM_API_KEY is not set"), "\($0)")
         }
-        XCTAssertEqual(try e.backend.remoteOptions(file: "f", baseURLOverride: "http://node7:9000", environment: ["VLLM_API_KEY": "k"])?.baseURL.absoluteString,
+        XCTAssertEqual(try e.serverOptions(baseURLOverride: "http://node7:9000", environment: ["VLLM_API_KEY": "k"])?.baseURL.absoluteString,
                        "http://node7:9000")
-        XCTAssertNil(try parse(good).backend.remoteOptions(file: "f"))
+        XCTAssertNil(try parse(good).serverOptions())
         XCTAssertEqual(try parse(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshot: 0\nbackend: native")).backend.kind, .native)
     }
 

@@ -135,12 +135,12 @@ final class ShardMergeTests: XCTestCase {
         // Progress as `status` shows it: the shard against its own part, the merge against all.
         let catalog = try TaskCatalog(directory: tasksDirectory)
         let e = try Experiment.load(path: file, knownTasks: catalog.names)
-        let part = try StoreProgress.read(e, catalog: catalog, path: shardPath(1, 2))
+        let part = try StoreProgress.read(e, catalog: catalog, path: shardPath(1, 2), spectraUnits: try e.spectraUnits())
         XCTAssertEqual(part.shard, Shard(index: 1, count: 2))
         XCTAssertEqual(part.documentTotals.stored, part.documentTotals.due)
         XCTAssertEqual(part.documentTotals.due, 3 * 7 + 3 * 3)  // base, and documents 0..<3 of 'full'
         XCTAssertEqual(part.spectraTotals.stored, part.spectraTotals.due)
-        let partial = try StoreProgress.read(e, catalog: catalog, path: out)
+        let partial = try StoreProgress.read(e, catalog: catalog, path: out, spectraUnits: try e.spectraUnits())
         XCTAssertNil(partial.shard)
         XCTAssertEqual(partial.documentTotals.stored, 3 * 7 + 3 * 3)
         XCTAssertEqual(partial.documentTotals.due, 3 * 3 * 7)
@@ -149,7 +149,7 @@ final class ShardMergeTests: XCTestCase {
         let second = try merge(out, [shardPath(2, 2)])
         XCTAssertTrue(second.incomplete.isEmpty, "\(second.incomplete)")
         XCTAssertEqual(second.aggregatesFinished, 6)
-        let done = try StoreProgress.read(e, catalog: catalog, path: out)
+        let done = try StoreProgress.read(e, catalog: catalog, path: out, spectraUnits: try e.spectraUnits())
         XCTAssertEqual(done.documentTotals.stored, done.documentTotals.due)
         XCTAssertEqual(done.spectraTotals.stored, done.spectraTotals.due)
         XCTAssertGreaterThan(done.spectraTotals.due, 0)
