@@ -1,4 +1,5 @@
 # forgetlens — the two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
 SWIFT ?= swift
 BUILD_FLAGS ?=
 BIN_DEBUG := .build/debug/forgetlens
@@ -28,9 +29,10 @@ release: deps
 
 test: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
-	@# XCTest only: the suites are XCTest, and Swift Testing's empty "0 tests" summary would be
-	@# the last line of the run.
-	$(SWIFT) test --skip-build --disable-swift-testing $(BUILD_FLAGS)
+	@# XCTest only: the suites are XCTest (Swift Testing would add an empty "0 tests" summary).
+	@# The run's output is kept so that the summary can list every skipped test with its reason.
+	@set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing $(BUILD_FLAGS) 2>&1 | tee .build/test-output.log; \
+	  status=$$?; bash scripts/test_summary.sh .build/test-output.log $$status
 
 # The bundled example experiment (examples/, made by examples/make_example_models.py with
 # torch/transformers/peft): a tiny llama base fine-tuned on arithmetic by full fine-tuning and
