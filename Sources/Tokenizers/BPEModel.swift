@@ -156,6 +156,21 @@ final class BPEModel: @unchecked Sendable {
         for id in scratch.symbols { out.append(Int(id)) }
     }
 
+    /// One word's ids without the cache, by the scan or the heap merge (tests compare the two).
+    func mergedSymbols(of word: [UInt8], heap: Bool) -> [Int32] {
+        var scratch = Scratch()
+        word.withUnsafeBufferPointer { initialSymbols($0, &scratch) }
+        merge(&scratch, forceHeap: heap)
+        if !heap, scratch.symbols.count > 1, word.count > 0 {
+            // merge() picks the heap for long words on its own; force the scan for the comparison.
+            var scan = Scratch()
+            word.withUnsafeBufferPointer { initialSymbols($0, &scan) }
+            scanMerge(&scan)
+            return Array(scan.symbols)
+        }
+        return Array(scratch.symbols)
+    }
+
     private func initialSymbols(_ w: UnsafeBufferPointer<UInt8>, _ s: inout Scratch) {
         s.symbols.removeAll(keepingCapacity: true)
         var pendingUnk = false
@@ -210,11 +225,21 @@ final class BPEModel: @unchecked Sendable {
         if pendingUnk, let unkId { s.symbols.append(unkId) }
     }
 
-    /// Repeatedly merges the lowest-ranked adjacent pair (leftmost on ties). Ranks of the pairs
-    /// are kept in a parallel array so each step is one linear scan over integers.
-    private func merge(_ s: inout Scratch) {
+    /// Words up to this many initial symbols merge by linear scans (fewest instructions for
+    /// ordinary words); longer ones by a heap, so one long pre-token (a Llama-2-style tokenizer
+    /// sees a whole line as one word) costs O(n log n) instead of O(n^2).
+    static let heapMergeThreshold = 64
+
+    /// Repeatedly merges the lowest-ranked adjacent pair, leftmost on ties.
+    func merge(_ s: inout Scratch, forceHeap: Bool = false) {
         let n = s.symbols.count
         guard n >= 2 else { return }
+        if forceHeap || n > Self.heapMergeThreshold { heapMerge(&s) } else { scanMerge(&s) }
+    }
+
+    /// Ranks of the pairs in a parallel array, so each step is one linear scan over integers.
+    private func scanMerge(_ s: inout Scratch) {
+        let n = s.symbols.count
         s.ranks.removeAll(keepingCapacity: true)
         s.mergedIds.removeAll(keepingCapacity: true)
         for i in 0..<(n - 1) {
@@ -247,6 +272,95 @@ final class BPEModel: @unchecked Sendable {
                 s.mergedIds[best] = m
             }
         }
+    }
+
+    /// HF's `Word::merge_all`: symbols in a doubly linked list over their original positions and a
+    /// min-heap of candidate pairs keyed (rank, left position), so the pop order is lowest rank,
+    /// leftmost first, exactly the scan's order. A popped pair is stale when its left symbol was
+    /// merged away or its current right neighbour no longer forms a pair of that rank; ranks are
+    /// unique per pair, so the rank check identifies the pair.
+    private func heapMerge(_ s: inout Scratch) {
+        let n = s.symbols.count
+        var next = [Int32](unsafeUninitializedCapacity: n) { b, c in
+            for i in 0..<n { b[i] = i + 1 < n ? Int32(i + 1) : -1 }
+            c = n
+        }
+        var prev = [Int32](unsafeUninitializedCapacity: n) { b, c in
+            for i in 0..<n { b[i] = Int32(i - 1) }
+            c = n
+        }
+        var alive = [Bool](repeating: true, count: n)
+        var heap = MinHeap(capacity: n)
+        for i in 0..<(n - 1) {
+            let r = merges.lookup(s.symbols[i], s.symbols[i + 1]).rank
+            if r != Int32.max { heap.push(rank: r, position: Int32(i)) }
+        }
+        while let (rank, pos32) = heap.pop() {
+            let pos = Int(pos32)
+            guard alive[pos], next[pos] >= 0 else { continue }
+            let right = Int(next[pos])
+            let (r, merged) = merges.lookup(s.symbols[pos], s.symbols[right])
+            guard r == rank else { continue }
+            s.symbols[pos] = merged
+            alive[right] = false
+            let after = next[right]
+            next[pos] = after
+            if after >= 0 { prev[Int(after)] = Int32(pos) }
+            if prev[pos] >= 0 {
+                let left = Int(prev[pos])
+                let lr = merges.lookup(s.symbols[left], merged).rank
+                if lr != Int32.max { heap.push(rank: lr, position: Int32(left)) }
+            }
+            if after >= 0 {
+                let rr = merges.lookup(merged, s.symbols[Int(after)]).rank
+                if rr != Int32.max { heap.push(rank: rr, position: Int32(pos)) }
+            }
+        }
+        var w = 0
+        for i in 0..<n where alive[i] {
+            s.symbols[w] = s.symbols[i]
+            w += 1
+        }
+        s.symbols.removeLast(n - w)
+    }
+}
+
+/// Binary min-heap of (rank, position) packed into one UInt64 (rank high, position low), so the
+/// ordering "lowest rank, then leftmost" is a single integer comparison.
+struct MinHeap {
+    private var items: [UInt64] = []
+
+    init(capacity: Int) { items.reserveCapacity(capacity) }
+
+    mutating func push(rank: Int32, position: Int32) {
+        items.append(UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: position)))
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[i] < items[parent] else { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> (rank: Int32, position: Int32)? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1
+                let r = l + 1
+                var smallest = i
+                if l < items.count && items[l] < items[smallest] { smallest = l }
+                if r < items.count && items[r] < items[smallest] { smallest = r }
+                if smallest == i { break }
+                items.swapAt(i, smallest)
+                i = smallest
+            }
+        }
+        return (Int32(bitPattern: UInt32(top >> 32)), Int32(bitPattern: UInt32(top & 0xFFFF_FFFF)))
     }
 }
 
