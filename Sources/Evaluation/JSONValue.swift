@@ -111,6 +111,11 @@ extension JSONValue {
 private struct JSONByteParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
+    /// Open arrays and objects. Parsing recurses once per level, so unbounded nesting (50k
+    /// brackets in a data row or a server response) would overflow the stack; real documents
+    /// nest a handful of levels.
+    var depth = 0
+    static let maxDepth = 512
 
     func error(_ message: String) -> JSONParseError { JSONParseError(offset: position, message: message) }
 
@@ -121,7 +126,13 @@ private struct JSONByteParser {
     mutating func value() throws -> JSONValue {
         skipSpace()
         guard position < bytes.count else { throw error("unexpected end") }
-        switch bytes[position] {
+        let c = bytes[position]
+        if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
+            guard depth < Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth) levels") }
+            depth += 1
+        }
+        defer { if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") { depth -= 1 } }
+        switch c {
         case UInt8(ascii: "{"):
             position += 1
             var object = JSONObject()

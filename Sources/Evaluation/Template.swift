@@ -191,9 +191,26 @@ struct ExpressionParser {
     var tokens: [Token]
     var position = 0
     let template: String
+    /// Nested sub-expressions being parsed. Parsing and evaluation recurse once per level, so
+    /// 20k nested parentheses would overflow the stack; prompt templates nest a few levels.
+    var depth = 0
+    static let maxDepth = 100
+
+    mutating func descend() throws {
+        depth += 1
+        guard depth <= Self.maxDepth else {
+            throw TemplateError.syntax(template, "expression nested deeper than \(Self.maxDepth) levels")
+        }
+    }
 
     static func parse(_ text: String, template: String) throws -> Expression {
-        var p = ExpressionParser(tokens: try tokenize(text, template: template), template: template)
+        let tokens = try tokenize(text, template: template)
+        // Chains (a + b + ..., x.y.z...) build trees as deep as they are long, and evaluating
+        // them recurses: bound the length too, far above any prompt template.
+        guard tokens.count <= 4_096 else {
+            throw TemplateError.syntax(template, "expression of \(tokens.count) tokens is longer than the 4096 allowed")
+        }
+        var p = ExpressionParser(tokens: tokens, template: template)
         let e = try p.expression()
         guard p.peek == .end else { throw TemplateError.syntax(template, "unexpected \(p.describe(p.peek)) in '{{\(text)}}'") }
         return e
@@ -266,6 +283,8 @@ struct ExpressionParser {
     }
 
     mutating func expression() throws -> Expression {
+        try descend()
+        defer { depth -= 1 }
         var e = try filtered()
         while case .punct(let op) = peek, op == "+" || op == "-" {
             position += 1
@@ -291,7 +310,12 @@ struct ExpressionParser {
     }
 
     mutating func unary() throws -> Expression {
-        if peek == .punct("-") { position += 1; return .negate(try unary()) }
+        if peek == .punct("-") {
+            position += 1
+            try descend()
+            defer { depth -= 1 }
+            return .negate(try unary())
+        }
         return try postfix()
     }
 
