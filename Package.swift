@@ -43,7 +43,9 @@ let package = Package(
         .testTarget(name: "SpectraTests", dependencies: ["Spectra", "Checkpoints", "LinearAlgebra", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoints", "Tokenizers", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: [
+            "Evaluation", "Engine", "Tokenizers", "TestSupport", .product(name: "Yams", package: "Yams"),
+        ]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Evaluation", "Checkpoints", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["ForgetlensCLI", "forgetlens", "TestSupport"]),
     ]

@@ -98,6 +98,7 @@ extension TaskDefinition {
             throw TaskDefinitionError(file: path, message: "not valid YAML: \(error)")
         }
         guard let node, case .mapping = node else { throw TaskDefinitionError(file: path, message: "expected a mapping of task fields") }
+        if let problem = YAMLSize.violation(node) { throw TaskDefinitionError(file: path, message: problem) }
         return try parse(node, file: path, directory: url.deletingLastPathComponent().path)
     }
 

@@ -107,6 +107,7 @@ public struct Experiment: Sendable {
         guard let root = node, case .mapping(let top) = root else {
             throw ExperimentError(file: file, line: node?.mark?.line, "expected a mapping (name:, base:, targets:, variants: ...)")
         }
+        if let problem = YAMLSize.violation(root) { throw ExperimentError(file: file, line: nil, problem) }
         // Anchor at the absolute path first: `standardized` on a relative file URL resolves
         // "examples/../reports" against the filesystem root on Linux Foundation.
         let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
