@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 
 /// results.json and samples_<task>.jsonl in lm-evaluation-harness 0.4.x's layout, so its tooling
@@ -130,18 +131,8 @@ public enum ResultsWriter {
         return out
     }
 
-    /// Writes a file atomically: a temporary sibling, then rename.
+    /// Writes a file atomically (see `AtomicWrite`).
     public static func writeAtomically(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try Data(text.utf8).write(to: tmp)
-            guard rename(tmp.path, url.path) == 0 else { throw EvaluationError("cannot move \(tmp.path) to \(path): \(String(cString: strerror(errno)))") }
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw error
-        }
+        do { try AtomicWrite.write(Data(text.utf8), to: path) } catch let e as AtomicWrite.Failure { throw EvaluationError(e.description) }
     }
 }

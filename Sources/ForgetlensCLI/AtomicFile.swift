@@ -1,22 +1,11 @@
+import Checkpoints
 import Foundation
 
-/// Writes a file so that readers see either the old content or the complete new one, never
-/// a half-written file: write a temporary sibling, then rename it over the target.
+/// Output files of the commands: see `AtomicWrite` (temporary sibling + rename, links followed,
+/// FIFOs and devices written directly).
 enum AtomicFile {
     static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try data.write(to: temporary)
-            if rename(temporary.path, url.path) != 0 {
-                throw CLIError("cannot move \(temporary.path) to \(path): \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
+        do { try AtomicWrite.write(data, to: path) } catch let e as AtomicWrite.Failure { throw CLIError(e.description) }
     }
 }
 
