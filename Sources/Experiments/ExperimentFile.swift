@@ -73,6 +73,17 @@ public struct Experiment: Sendable {
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
     static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend"]
+    /// Labels name files (`export/<label>/results.json`) and report rows, so they must be one
+    /// plain path component: a label like `../x` would write outside the output directory.
+    public static func unsafeLabel(_ label: String) -> String? {
+        if label.isEmpty { return "must not be empty" }
+        if label == "." || label == ".." { return "'.' and '..' are not names" }
+        if label.contains("/") { return "must not contain '/' (labels become file names)" }
+        if label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "must not contain control characters" }
+        if label.utf8.count > 200 { return "is longer than 200 bytes (labels become file names)" }
+        return nil
+    }
+
     static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend"]
     static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
 
@@ -229,6 +240,7 @@ public struct Experiment: Sendable {
             guard case .mapping(let m) = item else { throw fail(item, "variants: each entry must be a mapping {label:, method:, ...}") }
             try checkKeys(m, variantKeys, "a variant")
             guard let label = try string(m, "label", "variant ") else { throw fail(item, "variant: missing field 'label'") }
+            if let problem = Self.unsafeLabel(label) { throw fail(m["label"], "variant label '\(label)': \(problem)") }
             let where_ = "variant '\(label)': "
             if let previous = labels[label] {
                 throw fail(m["label"], previous == 0 ? "\(where_)the label 'base' is reserved for the base model" : "duplicate label '\(label)' (first used on line \(previous))")

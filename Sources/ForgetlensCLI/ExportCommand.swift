@@ -18,6 +18,7 @@ struct ExportCommand: ParsableCommand {
         let store = try ResultsStore.existing(path: storeOption.path(experiment))
         let dir = URL(fileURLWithPath: experiment.output).appendingPathComponent("export")
         for (label, json) in try ResultsExport.results(experiment, catalog: catalog, store: store) {
+            if let problem = Experiment.unsafeLabel(label) { throw CLIError("\(file): label '\(label)' \(problem)") }
             let path = dir.appendingPathComponent(label).appendingPathComponent("results.json").path
             try AtomicFile.write(Data((json + "\n").utf8), to: path)
             print(path)

@@ -132,6 +132,13 @@ final class ExperimentFileTests: XCTestCase {
         assertError(good.replacingOccurrences(of: "label: lora-r8-s100", with: "label: base"), line: 10, contains: "reserved")
     }
 
+    /// Labels become file names (export/<label>/results.json): `../x` wrote outside the output.
+    func testLabelsMustBeFileNames() {
+        assertError(good.replacingOccurrences(of: "label: lora-r8-s100", with: "label: ../../escape"), line: 10, contains: "must not contain '/'")
+        assertError(good.replacingOccurrences(of: "label: lora-r8-s100", with: "label: '..'"), line: 10, contains: "are not names")
+        assertError(good.replacingOccurrences(of: "label: lora-r8-s100", with: "label: \"a\\tb\""), line: 10, contains: "control characters")
+    }
+
     func testInvalidYAMLNamesALine() {
         XCTAssertThrowsError(try parse("name: x\nbase: [unclosed\n")) { e in
             XCTAssertNotNil((e as? ExperimentError)?.line, "\(e)")
