@@ -30,11 +30,11 @@ public final class SafetensorsFile: @unchecked Sendable {
         let headerLength = mapped.bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self).littleEndian
         guard headerLength <= UInt64(Self.maxHeaderBytes) else {
             throw CheckpointError(file: path, field: "header length",
-                                  "\(headerLength) bytes is larger than the 100 MB limit of the format (file truncated or not safetensors?)")
+                                  "the first 8 bytes give a header larger than the 100 MB limit of the format (not a safetensors file?)")
         }
         guard headerLength <= UInt64(mapped.size - 8) else {
             throw CheckpointError(file: path, field: "header length",
-                                  "\(headerLength) bytes runs past the end of the \(mapped.size)-byte file (truncated file?)")
+                                  "the header the first 8 bytes announce runs past the end of the \(mapped.size)-byte file (truncated, or not a safetensors file?)")
         }
         let dataStart = 8 + Int(headerLength)
         let headerBytes = Data(UnsafeRawBufferPointer(rebasing: mapped.bytes[8..<dataStart]))

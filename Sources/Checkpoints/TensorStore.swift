@@ -67,8 +67,11 @@ public final class TensorStore: @unchecked Sendable {
             guard let shard = value as? String else {
                 throw CheckpointError(file: indexPath, field: "weight_map.\(tensor)", "expected a shard file name")
             }
-            guard !shard.hasPrefix("/") else {
-                throw CheckpointError(file: indexPath, field: "weight_map.\(tensor)", "shard path must be relative to the directory")
+            // Shards live in the checkpoint's own directory: no absolute paths and no '..', so an
+            // index cannot make us open (and quote from) files elsewhere, e.g. ../../etc/passwd.
+            guard !shard.hasPrefix("/"), !shard.split(separator: "/").contains(".."), !shard.isEmpty else {
+                throw CheckpointError(file: indexPath, field: "weight_map.\(tensor)",
+                                      "shard path '\(shard)' must be a file inside the checkpoint directory (no absolute path, no '..')")
             }
             shardNames.insert(shard)
             expected[tensor] = shard

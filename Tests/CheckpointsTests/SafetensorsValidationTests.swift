@@ -121,6 +121,32 @@ final class SafetensorsValidationTests: XCTestCase {
         }
     }
 
+    /// An index entry naming a file outside the checkpoint directory is refused before anything is
+    /// opened, and no error quotes bytes of a file that is not a safetensors file.
+    func testShardPathsStayInsideTheDirectory() throws {
+        let model = dir.appendingPathComponent("escaping")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        try good.write(to: model.appendingPathComponent("model-00001-of-00002.safetensors"))
+        for bad in ["../../../../etc/passwd", "sub/../../x.safetensors", "/etc/passwd", ".."] {
+            let index = #"{"metadata":{},"weight_map":{"a":"model-00001-of-00002.safetensors","c":"\#(bad)"}}"#
+            try Data(index.utf8).write(to: model.appendingPathComponent("model.safetensors.index.json"))
+            XCTAssertThrowsError(try TensorStore.open(model.path)) { error in
+                let e = error as! CheckpointError
+                XCTAssertEqual(e.field, "weight_map.c")
+                XCTAssertTrue(e.description.contains("inside the checkpoint directory"), e.description)
+                XCTAssertFalse(e.description.contains("root"), e.description)
+            }
+        }
+        let notSafetensors = dir.appendingPathComponent("text.safetensors")
+        try Data("root:x:0:0:root:/root:/bin/bash\n".utf8).write(to: notSafetensors)
+        XCTAssertThrowsError(try SafetensorsFile(path: notSafetensors.path)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("not a safetensors file"), text)
+            let firstEight = Data("root:x:0".utf8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }
+            XCTAssertFalse(text.contains(String(firstEight)), text)
+        }
+    }
+
     func testShardedFixtureMatchesSingleFile() throws {
         let sharded = try TensorStore.open(Fixtures.model("llama-tiny-ft-sharded"))
         XCTAssertGreaterThanOrEqual(sharded.files.count, 3)
