@@ -46,7 +46,9 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: [
             "Evaluation", "Engine", "Tokenizers", "TestSupport", .product(name: "Yams", package: "Yams"),
         ]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Evaluation", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: [
+            "Experiments", "Reports", "Evaluation", "Checkpoints", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "CLITests", dependencies: ["ForgetlensCLI", "forgetlens", "TestSupport"]),
     ]
 )

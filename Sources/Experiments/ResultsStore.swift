@@ -115,11 +115,32 @@ public final class ResultsStore: @unchecked Sendable {
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
         var config = Configuration()
         config.busyMode = .timeout(30)
+        let existed = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int).flatMap { $0 } ?? 0 > 0
         do {
             db = try DatabasePool(path: path, configuration: config)  // a pool is always in WAL mode
+            if existed { try Self.checkExisting(db, path: path) }
             try Self.migrate(db)
         } catch let e as DatabaseError {
             throw ExperimentError(file: path, line: nil, "cannot open the results store: \(e.message ?? e.description)")
+        }
+    }
+
+    /// A store people rely on for weeks is checked before use: damaged pages would otherwise read
+    /// as fewer stored documents ("all stored" with results missing) or fail later with errors
+    /// naming no file, and another SQLite database must not get our tables added to it.
+    static func checkExisting(_ db: DatabasePool, path: String) throws {
+        let (problems, tables) = try db.read { db -> ([String], [String]) in
+            let problems = try String.fetchAll(db, sql: "PRAGMA quick_check(5)")
+            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            return (problems, tables)
+        }
+        if problems != ["ok"] {
+            throw ExperimentError(file: path, line: nil, "the results store is damaged (SQLite quick_check: \(problems.joined(separator: "; "))); "
+                + "restore it from a copy, or move it aside to start a new one (its results would be lost)")
+        }
+        if !tables.isEmpty && !tables.contains("grdb_migrations") {
+            throw ExperimentError(file: path, line: nil, "is an SQLite database but not a forgetlens results store "
+                + "(tables: \(tables.sorted().prefix(5).joined(separator: ", "))); name another --store")
         }
     }
 
