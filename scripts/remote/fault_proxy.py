@@ -12,6 +12,8 @@ Prints "PORT <n>" on its first stdout line once it listens.
   --reject N         answer every /v1/completions with status N and a body that echoes the request's
                      Authorization header (as some servers do: the client must redact it)
   --die-after K      forward K /v1/completions, then exit at once (a server killed mid-run)
+  --huge MB          answer /v1/completions with 200 and MB megabytes of JSON, chunked (no length known upfront)
+  --gzip-bomb MB     answer /v1/completions with a small gzip body (Content-Encoding: gzip) that expands to MB megabytes
 GET /stub/stats returns {"completions": count, "authorization": last Authorization header seen}.
 Without --upstream, /v1/models answers {"data": [{"id": "stub"}]} and completions need a fault mode.
 """
@@ -19,6 +21,8 @@ Without --upstream, /v1/models answers {"data": [{"id": "stub"}]} and completion
 from __future__ import annotations
 
 import argparse
+import gzip
+import io
 import json
 import os
 import sys
@@ -88,6 +92,33 @@ class Handler(BaseHTTPRequestHandler):
         if args.malformed:
             self.reply(200, b'{"id": "cmpl-1", "choices": [{"text": "x", "logprobs": {"tokens": [')
             return
+        if args.huge:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b'"' + b"x" * (1 << 20) + b'",'
+            try:
+                parts = [b'{"choices": [{"text": ['] + [chunk] * args.huge + [b'""]}]}']
+                for part in parts:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client hung up once it had enough: that is the point
+            return
+        if args.gzip_bomb:
+            raw = io.BytesIO()
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9) as z:
+                z.write(b'{"choices": [{"text": "')
+                block = b" " * (1 << 20)
+                for _ in range(args.gzip_bomb):
+                    z.write(block)
+                z.write(b'"}]}')
+            try:
+                self.reply(200, raw.getvalue(), {"Content-Encoding": "gzip"})
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
         if args.reject:
             auth = self.headers.get("Authorization") or ""
             self.reply(args.reject, json.dumps({"error": {"message": f"Incorrect API key provided: {auth}"}}).encode())
@@ -109,6 +140,8 @@ def main() -> int:
     ap.add_argument("--fail-status", type=int, default=503)
     ap.add_argument("--reject", type=int)
     ap.add_argument("--die-after", type=int)
+    ap.add_argument("--huge", type=int, default=0)
+    ap.add_argument("--gzip-bomb", type=int, default=0)
     ap.add_argument("--lifetime", type=float, default=300)
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -31,6 +31,18 @@ enum CompletionResponse {
         return first
     }
 
+    /// A log-probability is finite and at most 0. Servers round, so values up to 1e-4 above 0 (a
+    /// token of probability 1) pass unchanged; anything else would score silently wrong.
+    static func checked(_ v: Double, _ field: String, _ context: String) throws -> Double {
+        if v.isNaN { throw RemoteError(.malformed, "\(context): \(field) is NaN, not a log-probability") }
+        if v == -.infinity {
+            throw RemoteError(.malformed, "\(context): \(field) is -infinity: the server gives the token zero probability "
+                + "(a logit bias, grammar or masking in force?), which no loglikelihood can use")
+        }
+        if v > 1e-4 { throw RemoteError(.malformed, "\(context): \(field) is \(v), above 0: not a log-probability") }
+        return v
+    }
+
     /// The generated text of choices[0].
     static func text(_ body: JSONValue, context: @autoclosure () -> String) throws -> String {
         let choice = try firstChoice(body, context())
@@ -65,7 +77,7 @@ enum CompletionResponse {
                 guard let v = lps[i].doubleValue else {
                     throw RemoteError(.malformed, "\(context()): token_logprobs[\(i)] is \(lps[i].typeName), not a number")
                 }
-                t.logprob = v
+                t.logprob = try checked(v, "token_logprobs[\(i)]", context())
             }
             if let tops, i < tops.count, case .object(let top) = tops[i], let text = t.text, !top.keys.isEmpty {
                 var best: (key: String, value: Double)? = nil
@@ -106,7 +118,7 @@ enum CompletionResponse {
                 guard let logprob else {
                     throw RemoteError(.malformed, "\(context()): prompt_logprobs[\(i)][\(promptIDs[i])] has no numeric logprob")
                 }
-                t.logprob = logprob
+                t.logprob = try checked(logprob, "prompt_logprobs[\(i)][\(promptIDs[i])]", context())
                 t.text = mine["decoded_token"]?.stringValue
                 if let rank = mine["rank"]?.intValue {
                     t.isTop = rank == 1

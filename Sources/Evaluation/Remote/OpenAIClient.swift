@@ -12,6 +12,7 @@ final class OpenAIClient: Sendable {
     let options: RemoteOptions
     let redact: Redactor
     let session: URLSession
+    let exchanges = CappedExchanges()
 
     init(options: RemoteOptions) {
         self.options = options
@@ -23,7 +24,9 @@ final class OpenAIClient: Sendable {
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
         configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration)
+        // Delegate-driven tasks, so the body can be capped while it arrives (a completion handler
+        // only sees it whole).
+        session = URLSession(configuration: configuration, delegate: exchanges, delegateQueue: nil)
     }
 
     deinit { session.finishTasksAndInvalidate() }
@@ -58,7 +61,7 @@ final class OpenAIClient: Sendable {
             try Task.checkCancellation()
             var retryAfter: TimeInterval? = nil
             do {
-                let (data, response) = try await session.data(for: request, deadline: options.timeout)
+                let (data, response) = try await exchanges.data(session, request, deadline: options.timeout, limit: options.maxResponseBytes)
                 guard let http = response as? HTTPURLResponse else {
                     throw RemoteError(.malformed, "\(where_): not an HTTP response")
                 }
@@ -83,6 +86,10 @@ final class OpenAIClient: Sendable {
                 throw error
             } catch is CancellationError {
                 throw CancellationError()
+            } catch let error as ResponseTooLarge {
+                // Not transient: asking again gets the same body.
+                throw RemoteError(.malformed, "\(where_): the response is larger than \(error.limit >> 20) MiB (after decompression); "
+                    + "refused (a server answering with a body that size is broken, or not an OpenAI-compatible server)")
             } catch let error as DeadlineExceeded {
                 lastFailure = "no complete response within \(Self.seconds(error.seconds)) (--timeout)"
             } catch let error as URLError {
@@ -161,32 +168,98 @@ final class OpenAIClient: Sendable {
 
 struct DeadlineExceeded: Error { let seconds: TimeInterval }
 
-extension URLSession {
-    /// One HTTP exchange bounded by `deadline` seconds in total. URLSession's own timeouts are idle
-    /// timeouts (a server that trickles bytes, or one that holds the headers back, may never trip
-    /// them on Linux), and the async data(for:) cannot be abandoned early; this cancels the
-    /// underlying task at the deadline or when the calling Task is cancelled.
-    func data(for request: URLRequest, deadline: TimeInterval) async throws -> (Data, URLResponse) {
+struct ResponseTooLarge: Error { let limit: Int }
+
+/// The session's delegate: each HTTP exchange's body is collected as it arrives and the task is
+/// cancelled as soon as it passes the limit (a 100 MB body, or a small gzip that expands to
+/// 150 MB, is never held whole). Each exchange is also bounded by a total deadline: URLSession's
+/// own timeouts are idle timeouts (a server that trickles bytes may never trip them on Linux).
+final class CappedExchanges: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private final class Pending {
+        let state: ExchangeState
+        let continuation: CheckedContinuation<(Data, URLResponse), Error>
+        let limit: Int
+        var body = Data()
+        var response: URLResponse?
+        var tooLarge = false
+        init(state: ExchangeState, continuation: CheckedContinuation<(Data, URLResponse), Error>, limit: Int) {
+            self.state = state
+            self.continuation = continuation
+            self.limit = limit
+        }
+    }
+
+    private let lock = NSLock()
+    private var pending: [Int: Pending] = [:]
+
+    func data(_ session: URLSession, _ request: URLRequest, deadline: TimeInterval, limit: Int) async throws -> (Data, URLResponse) {
         let state = ExchangeState()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Data, URLResponse), Error>) in
-                let task = dataTask(with: request) { data, response, error in
-                    if let error {
-                        state.finish(continuation, .failure(error))
-                    } else if let response {
-                        state.finish(continuation, .success((data ?? Data(), response)))
-                    } else {
-                        state.finish(continuation, .failure(URLError(.badServerResponse)))
-                    }
-                }
+                let task = session.dataTask(with: request)
+                lock.lock()
+                pending[task.taskIdentifier] = Pending(state: state, continuation: continuation, limit: limit)
+                lock.unlock()
                 state.start(task)
-                DispatchQueue.global().asyncAfter(deadline: .now() + deadline) {
-                    if state.finish(continuation, .failure(DeadlineExceeded(seconds: deadline))) { task.cancel() }
+                DispatchQueue.global().asyncAfter(deadline: .now() + deadline) { [weak self] in
+                    if state.finish(continuation, .failure(DeadlineExceeded(seconds: deadline))) {
+                        self?.forget(task.taskIdentifier)
+                        task.cancel()
+                    }
                 }
                 task.resume()
             }
         } onCancel: {
             state.cancel()
+        }
+    }
+
+    private func forget(_ id: Int) {
+        lock.lock(); pending[id] = nil; lock.unlock()
+    }
+
+    private func entry(_ id: Int) -> Pending? {
+        lock.lock(); defer { lock.unlock() }
+        return pending[id]
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        guard let p = entry(dataTask.taskIdentifier) else { return completionHandler(.cancel) }
+        p.response = response
+        // A declared length over the limit is refused before any of the body is read (the
+        // declared length is of the encoded body; the decoded one is checked as it arrives).
+        if response.expectedContentLength > Int64(p.limit) {
+            p.tooLarge = true
+            return completionHandler(.cancel)
+        }
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        guard let p = entry(dataTask.taskIdentifier), !p.tooLarge else { return }
+        if p.body.count + data.count > p.limit {
+            p.tooLarge = true
+            p.body = Data()
+            dataTask.cancel()
+            return
+        }
+        p.body.append(data)
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        lock.lock()
+        let p = pending.removeValue(forKey: task.taskIdentifier)
+        lock.unlock()
+        guard let p else { return }
+        if p.tooLarge {
+            p.state.finish(p.continuation, .failure(ResponseTooLarge(limit: p.limit)))
+        } else if let error {
+            p.state.finish(p.continuation, .failure(error))
+        } else if let response = p.response ?? task.response {
+            p.state.finish(p.continuation, .success((p.body, response)))
+        } else {
+            p.state.finish(p.continuation, .failure(URLError(.badServerResponse)))
         }
     }
 }

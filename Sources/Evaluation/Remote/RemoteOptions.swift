@@ -23,6 +23,9 @@ public struct RemoteOptions: Sendable {
     public var maxBackoff: TimeInterval
     public var promptForm: PromptForm
     public var logprobsForm: LogprobsForm
+    /// Largest response body read, after decompression: a prompt_logprobs answer for an 8k-token
+    /// prompt is a few MB, so 64 MiB only stops a broken or hostile server from filling memory.
+    public var maxResponseBytes = 64 << 20
 
     /// What the server is sent as `prompt`.
     public enum PromptForm: String, Sendable, CaseIterable {

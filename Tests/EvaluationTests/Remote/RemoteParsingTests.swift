@@ -45,6 +45,35 @@ final class RemoteParsingTests: XCTestCase {
         }
     }
 
+    /// +Inf, -Inf and positive log-probs are refused by field (only NaN was before).
+    func testImpossibleLogprobsAreRefused() throws {
+        for (value, expected) in [("Infinity", "above 0"), ("-Infinity", "-infinity"), ("0.5", "above 0"), ("NaN", "not a number")] {
+            let data = Data("""
+            {"choices": [{"text": "a b", "logprobs": {"tokens": ["a", " b"], "token_logprobs": [null, \(value)]}}]}
+            """.utf8)
+            let body = try JSONValue.parse(OpenAIClient.pythonTolerant(data))
+            let prompt = try? CompletionResponse.echoed(body, context: "t")
+            if value == "NaN" {
+                // NaN reads as null: the continuation token then has no log-prob, refused downstream.
+                XCTAssertEqual(prompt?.tokens.last?.logprob, nil)
+                continue
+            }
+            XCTAssertThrowsError(try CompletionResponse.echoed(body, context: "t"), value) {
+                XCTAssertTrue("\($0)".contains("token_logprobs[1]"), "\($0)")
+                XCTAssertTrue("\($0)".contains(expected), "\(value): \($0)")
+            }
+            let vllm = try JSONValue.parse(OpenAIClient.pythonTolerant(Data("""
+            {"choices": [{"text": "x", "prompt_logprobs": [null, {"17": {"logprob": \(value), "rank": 1}}]}]}
+            """.utf8)))
+            XCTAssertThrowsError(try CompletionResponse.promptLogprobs(vllm, promptIDs: [1, 17], context: "t"), value) {
+                XCTAssertTrue("\($0)".contains("prompt_logprobs[1][17]"), "\($0)")
+            }
+        }
+        // Rounding just above 0 for a certain token passes unchanged.
+        let ok = try JSONValue.parse(#"{"choices": [{"text": "a b", "logprobs": {"tokens": ["a", " b"], "token_logprobs": [null, 1e-7]}}]}"#)
+        XCTAssertEqual(try CompletionResponse.echoed(ok, context: "t").tokens.last?.logprob, 1e-7)
+    }
+
     func testPythonNonFiniteNumbersParse() throws {
         let data = Data(#"{"a": [-Infinity, NaN, 1.5], "s": "NaN -Infinity"}"#.utf8)
         let v = try JSONValue.parse(OpenAIClient.pythonTolerant(data))

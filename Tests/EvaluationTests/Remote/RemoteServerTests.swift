@@ -186,6 +186,23 @@ final class RemoteServerTests: XCTestCase {
         XCTAssertEqual(proxy.stats()["completions"] as? Int, 1, "a malformed body is not retried")
     }
 
+    /// Bodies are capped while they arrive, after decompression: a 40 MB chunked answer and a gzip
+    /// that expands to 150 MB are refused once past the limit (8 MiB here), without a retry.
+    func testOversizedResponsesAreRefusedWhileArriving() throws {
+        for mode in [["--huge", "40"], ["--gzip-bomb", "150"]] {
+            let proxy = try LocalServer.faultProxy(mode)
+            defer { proxy.stop() }
+            var options = RemoteOptions(baseURL: proxy.url, timeout: 60)
+            options.maxResponseBytes = 8 << 20
+            XCTAssertThrowsError(try RemoteBackend.connect(modelDirectory: llama, options: options)) {
+                let message = "\($0)"
+                XCTAssertEqual(($0 as? RemoteError)?.kind, .malformed, "\(mode): \(message)")
+                XCTAssertTrue(message.contains("larger than 8 MiB"), "\(mode): \(message)")
+            }
+            XCTAssertEqual(proxy.stats()["completions"] as? Int, 1, "\(mode): an oversized body is not retried")
+        }
+    }
+
     /// 401 is not retried, and the key the server echoes back never reaches the message.
     func testRejectedKeyIsNotRetriedNorPrinted() throws {
         let proxy = try LocalServer.faultProxy(["--reject", "401"])
