@@ -31,6 +31,8 @@ public struct AdapterConfig: Sendable {
         }
         rank = try f.requireInt("r")
         alpha = try f.double("lora_alpha") ?? 8
+        // A scale this large (or infinite) only turns every logit into inf/NaN downstream.
+        guard alpha.isFinite, abs(alpha) <= 1e6 else { throw f.error("lora_alpha", "\(alpha) is not a usable scale (expected a finite number up to 1e6 in size)") }
         useRSLoRA = try f.bool("use_rslora") ?? false
         fanInFanOut = try f.bool("fan_in_fan_out") ?? false
         loraBias = try f.bool("lora_bias") ?? false
@@ -58,9 +60,10 @@ public struct AdapterConfig: Sendable {
             return n
         }
         alphaPattern = try Self.pattern(f, key: "alpha_pattern", raw: raw) { value, field in
-            if let d = value as? Double { return d }
-            if let n = value as? Int { return Double(n) }
-            throw f.error(field, "expected a number")
+            let a: Double
+            if let d = value as? Double { a = d } else if let n = value as? Int { a = Double(n) } else { throw f.error(field, "expected a number") }
+            guard a.isFinite, abs(a) <= 1e6 else { throw f.error(field, "\(a) is not a usable scale (expected a finite number up to 1e6 in size)") }
+            return a
         }
     }
 
@@ -79,14 +82,21 @@ public struct AdapterConfig: Sendable {
         let order = JSONKeyOrder.keys(ofObjectField: key, in: raw) ?? nested.object.keys.sorted()
         return try order.compactMap { p in
             guard let v = nested.object[p] else { return nil }
+            // PEFT raises re.error on a bad pattern; skipping it would apply the default r/alpha
+            // to modules the user meant to change, without a word.
+            do { _ = try NSRegularExpression(pattern: Self.anchored(p)) } catch {
+                throw f.error("\(key).\(p)", "is not a valid regular expression (PEFT matches these keys as regexes)")
+            }
             return (p, try convert(v, "\(key).\(p)"))
         }
     }
 
+    static func anchored(_ p: String) -> String { "^(?:.*\\.)?(?:\(p))$" }
+
     /// PEFT's `get_pattern_key`: the first pattern p with re.match(rf"(.*\.)?({p})$", module) wins.
     static func firstMatch(_ patterns: [String], module: String) -> String? {
         for p in patterns {
-            guard let regex = try? NSRegularExpression(pattern: "^(?:.*\\.)?(?:\(p))$") else { continue }
+            guard let regex = try? NSRegularExpression(pattern: anchored(p)) else { continue }  // checked when read
             let range = NSRange(module.startIndex..., in: module)
             if regex.firstMatch(in: module, options: [.anchored], range: range) != nil { return p }
         }

@@ -73,7 +73,7 @@ public struct ModelConfig: Sendable, Equatable {
         if arch == .gpt2 {
             vocabSize = try f.requireInt("vocab_size")
             hiddenSize = try f.requireInt("n_embd")
-            layerCount = try f.requireInt("n_layer")
+            layerCount = try Self.layers(f, "n_layer")
             headCount = try f.requireInt("n_head")
             kvHeadCount = headCount
             intermediateSize = try f.int("n_inner") ?? 4 * hiddenSize
@@ -90,12 +90,13 @@ public struct ModelConfig: Sendable, Equatable {
             scaleAttentionByInverseLayerIndex = try f.bool("scale_attn_by_inverse_layer_idx") ?? false
             guard hiddenSize % headCount == 0 else { throw f.error("n_head", "\(headCount) does not divide n_embd \(hiddenSize)") }
             headDim = hiddenSize / headCount
+            try validate(f)
             return
         }
         vocabSize = try f.requireInt("vocab_size")
         hiddenSize = try f.requireInt("hidden_size")
         intermediateSize = try f.requireInt("intermediate_size")
-        layerCount = try f.requireInt("num_hidden_layers")
+        layerCount = try Self.layers(f, "num_hidden_layers")
         headCount = try f.requireInt("num_attention_heads")
         kvHeadCount = try f.int("num_key_value_heads") ?? headCount
         guard kvHeadCount > 0, headCount % kvHeadCount == 0 else {
@@ -113,7 +114,15 @@ public struct ModelConfig: Sendable, Equatable {
         let rope = try f.nested("rope_parameters")
         let legacyScaling = try f.nested("rope_scaling")
         ropeTheta = try rope?.double("rope_theta") ?? f.double("rope_theta") ?? f.double("rotary_emb_base") ?? 10000
-        let partial = try rope?.double("partial_rotary_factor") ?? f.double("partial_rotary_factor") ?? f.double("rotary_pct")
+        let partialSource: (JSONFields, String)? = [(rope, "partial_rotary_factor"), (f, "partial_rotary_factor"), (f, "rotary_pct")]
+            .lazy.compactMap { fields, key in fields.flatMap { $0.has(key) ? ($0, key) : nil } }.first
+        let partial = try partialSource.flatMap { try $0.0.double($0.1) }
+        if let partial, let (fields, key) = partialSource, !(partial > 0 && partial <= 1) {  // also refuses values Int() would trap on
+            throw fields.error(key, "\(partial) is not a fraction of the head (expected a number in (0, 1])")
+        }
+        guard headDim >= 1 && headDim <= Self.limits.headDim else {
+            throw f.error("head_dim", "\(headDim) is outside 1...\(Self.limits.headDim)")
+        }
         if arch == .gptNeoX {
             rotaryDim = Int(Double(headDim) * (partial ?? 0.25))
             normEpsilon = try f.double("layer_norm_eps") ?? 1e-5
@@ -136,6 +145,14 @@ public struct ModelConfig: Sendable, Equatable {
         guard rotaryDim % 2 == 0 else { throw f.error("rotary_pct", "gives an odd rotary dimension \(rotaryDim)") }
         ropeScaling = try Self.scaling(rope ?? legacyScaling)
         slidingWindows = try Self.slidingWindows(f, arch: arch, layers: layerCount)
+        try validate(f)
+    }
+
+    /// The layer count, bounded before anything is sized by it (per-layer arrays).
+    private static func layers(_ f: JSONFields, _ key: String) throws -> Int {
+        let n = try f.requireInt(key)
+        guard n <= limits.layers else { throw f.error(key, "\(n) is outside 1...\(limits.layers)") }
+        return n
     }
 
     private static func scaling(_ r: JSONFields?) throws -> RopeScaling? {

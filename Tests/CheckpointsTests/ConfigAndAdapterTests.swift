@@ -71,6 +71,26 @@ final class ConfigAndAdapterTests: XCTestCase {
         XCTAssertEqual(c.scaling(rank: 4, alpha: 8), 2)
     }
 
+    /// PEFT raises on a pattern key that is not a regex; skipping it changed the scaling silently.
+    func testBadPatternsAndScalesAreErrors() throws {
+        let url = dir.appendingPathComponent("adapter_config.json")
+        let cases = [
+            (#"{"peft_type":"LORA","r":8,"lora_alpha":16,"alpha_pattern":{"q_proj(":4}}"#, "alpha_pattern.q_proj(", "regular expression"),
+            (#"{"peft_type":"LORA","r":8,"lora_alpha":16,"rank_pattern":{"[v":4}}"#, "rank_pattern.[v", "regular expression"),
+            (#"{"peft_type":"LORA","r":8,"lora_alpha":1e300}"#, "lora_alpha", "not a usable scale"),
+            (#"{"peft_type":"LORA","r":8,"lora_alpha":16,"alpha_pattern":{"v_proj":1e308}}"#, "alpha_pattern.v_proj", "not a usable scale"),
+            (#"{"peft_type":"LORA","r":0,"lora_alpha":16}"#, "r", "positive integer"),
+        ]
+        for (json, field, message) in cases {
+            try Data(json.utf8).write(to: url)
+            XCTAssertThrowsError(try AdapterConfig.load(path: url.path), json) { error in
+                let e = error as! CheckpointError
+                XCTAssertEqual(e.field, field, e.description)
+                XCTAssertTrue(e.description.contains(message), e.description)
+            }
+        }
+    }
+
     func testAdapterModulesResolveAgainstBase() throws {
         let base = try ModelDirectory(path: Fixtures.model("llama-tiny"))
         let adapter = try LoRAAdapter(path: Fixtures.model("lora-llama-r8"), base: base.tensors)
