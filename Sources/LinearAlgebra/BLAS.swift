@@ -1,10 +1,17 @@
 import COpenBLAS
+import Foundation
 
 /// Thin, typed wrappers over the few cblas calls forgetlens needs.
 public enum BLAS {
     /// OpenBLAS's own thread pool size. Benchmarks pin it so comparisons are like for like.
+    /// Clamped to 1...cores: more threads than cores only adds contention, and starting 64
+    /// threads under an address-space limit made OpenBLAS spin forever on failed thread starts.
     public static func setThreads(_ count: Int) {
-        openblas_set_num_threads(Int32(count))
+        openblas_set_num_threads(Int32(clampedThreads(count)))
+    }
+
+    public static func clampedThreads(_ count: Int) -> Int {
+        min(max(count, 1), max(ProcessInfo.processInfo.activeProcessorCount, 1))
     }
 
     public static var threads: Int { Int(openblas_get_num_threads()) }

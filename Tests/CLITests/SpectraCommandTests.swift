@@ -31,6 +31,18 @@ final class SpectraCommandTests: XCTestCase {
         XCTAssertEqual(leftovers, [], file: file, line: line)
     }
 
+    /// `--threads 64` under an address-space limit spun at 100% CPU forever (OpenBLAS failing to
+    /// start threads); threads are clamped to the cores, so the command finishes.
+    func testManyThreadsUnderAnAddressSpaceLimitFinish() throws {
+        let json = dir.appendingPathComponent("threads.json")
+        let command = "ulimit -v 6000000; exec \"$0\" spectra --base \"$1\" --finetuned \"$2\" --threads 64 --json \"$3\" --quiet"
+        let r = Subprocess.run(["bash", "-c", command, CommandRunner.executable.path, Fixtures.model("llama-tiny"),
+                                Fixtures.model("llama-tiny-ft-bf16"), json.path], timeout: 120)
+        XCTAssertFalse(r.timedOut, "spectra --threads 64 did not finish: \(r.output)")
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertNotNil(try Fixtures.json(json) as? [String: Any])
+    }
+
     func testFullFineTuneWritesJSONAndTable() throws {
         let json = dir.appendingPathComponent("out/spectra.json")
         let r = try CommandRunner.run(["spectra", "--base", Fixtures.model("llama-tiny"),
