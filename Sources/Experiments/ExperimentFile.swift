@@ -174,7 +174,11 @@ public struct Experiment: Sendable {
             ?? directory.appendingPathComponent("reports").appendingPathComponent(name).standardized.path
 
         guard let targetNodes = try names(top, "targets") else { throw fail(root, "missing field 'targets' (target-domain task names)") }
+        // Learning is measured on the targets and forgetting on the probes: with either list
+        // empty every report row and the frontier would be empty, with exit 0.
+        guard !targetNodes.isEmpty else { throw fail(top["targets"], "targets: expected at least one target-domain task") }
         let probeNodes = try names(top, "probes")
+        if let probeNodes, probeNodes.isEmpty { throw fail(top["probes"], "probes: expected at least one task (leave the field out for the default probes)") }
         var taskNodes = targetNodes + (probeNodes ?? [])
         if let knownTasks {
             if probeNodes == nil { taskNodes += defaultProbes.map { ($0, top["targets"]!) } }

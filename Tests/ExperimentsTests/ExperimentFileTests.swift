@@ -132,6 +132,10 @@ final class ExperimentFileTests: XCTestCase {
         assertError(good.replacingOccurrences(of: "label: lora-r8-s100", with: "label: base"), line: 10, contains: "reserved")
     }
 
+    func testEmptyTaskListsAreErrors() {
+        assertError(good.replacingOccurrences(of: "targets: [basic_arithmetic]", with: "targets: []"), line: 3, contains: "at least one target-domain task")
+    }
+
     /// Labels become file names (export/<label>/results.json): `../x` wrote outside the output.
     func testLabelsMustBeFileNames() {
         assertError(good.replacingOccurrences(of: "label: lora-r8-s100", with: "label: ../../escape"), line: 10, contains: "must not contain '/'")
