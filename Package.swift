@@ -37,6 +37,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "forgetlens", dependencies: ["ForgetlensCLI"]),
+        .target(name: "FuzzSupport", path: "Sources/Fuzz/FuzzSupport"),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
@@ -52,3 +53,16 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["ForgetlensCLI", "forgetlens", "TestSupport"]),
     ]
 )
+
+// One fuzz target per parser that reads outside bytes (Sources/Fuzz/<name>/main.swift). `make fuzz`
+// and `make fuzz-smoke` build them with libFuzzer and AddressSanitizer; a plain build replays the
+// files it is given (the committed corpus and crash inputs run that way in the tests).
+let fuzzTargets: [(String, [Target.Dependency])] = [
+    ("safetensors", ["Checkpoints"]), ("shard-index", ["Checkpoints"]), ("config", ["Checkpoints"]),
+    ("adapter", ["Checkpoints"]), ("tokenizer", ["Tokenizers"]), ("encode", ["Tokenizers"]),
+    ("task", ["Evaluation"]), ("template", ["Evaluation"]), ("json", ["Evaluation"]),
+    ("response", ["Evaluation"]), ("experiment", ["Experiments"]), ("store", ["Experiments"]),
+]
+package.targets += fuzzTargets.map { name, dependencies in
+    .executableTarget(name: "fuzz-\(name)", dependencies: dependencies + ["FuzzSupport"], path: "Sources/Fuzz/\(name)")
+}

@@ -170,7 +170,12 @@ private struct JSONByteParser {
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
+        // Python's json reads and writes NaN, Infinity and -Infinity (and serialized() writes
+        // them), so they read back here too.
         case UInt8(ascii: "N"): try literal("NaN"); return .double(.nan)
+        case UInt8(ascii: "I"): try literal("Infinity"); return .double(.infinity)
+        case UInt8(ascii: "-") where position + 1 < bytes.count && bytes[position + 1] == UInt8(ascii: "I"):
+            try literal("-Infinity"); return .double(-.infinity)
         default: return try number()
         }
     }

@@ -41,3 +41,17 @@ final class NestingLimitTests: XCTestCase {
         XCTAssertNoThrow(try Template("{{" + String(repeating: "(", count: 50) + "x" + String(repeating: ")", count: 50) + "}}"))
     }
 }
+
+extension NestingLimitTests {
+    /// Found by fuzz-json: "21e999" overflows to infinity, which serialized() writes as Python's
+    /// json does ("Infinity"); reading that back failed. NaN, Infinity and -Infinity all read now.
+    func testPythonNonFiniteLiteralsRoundTrip() throws {
+        for text in ["21e999", "-21e999", "Infinity", "-Infinity", "NaN", "[Infinity, -Infinity, NaN]"] {
+            let value = try JSONValue.parse(text)
+            XCTAssertEqual(try JSONValue.parse(value.serialized()).serialized(), value.serialized(), text)
+        }
+        XCTAssertEqual(try JSONValue.parse("-Infinity"), .double(-.infinity))
+        XCTAssertThrowsError(try JSONValue.parse("-Inf"))
+        XCTAssertThrowsError(try JSONValue.parse("Infinit"))
+    }
+}
