@@ -6,7 +6,7 @@ BIN_DEBUG := .build/debug/forgetlens
 BIN_RELEASE := .build/release/forgetlens
 APT_PACKAGES := libopenblas-dev libsqlite3-dev
 
-.PHONY: all deps build release test demo bench bench-spectra bench-tokenizer bench-engine clean
+.PHONY: all deps build release test demo bench bench-spectra bench-tokenizer bench-engine clean fuzz fuzz-smoke test-asan test-tsan
 
 all: build
 
@@ -48,6 +48,27 @@ demo: release
 	  --json reports/demo/spectra.json --table reports/demo/spectra.txt --quiet
 	@echo "Open reports/demo/index.html (summary: reports/demo/summary.md)"
 
+# libFuzzer + AddressSanitizer on every parser of outside bytes (Sources/Fuzz/<target>/main.swift),
+# from the seeds in Tests/Fixtures/fuzz/; a crash lands in .build-fuzz/crashes/ (commit it to
+# Tests/Fixtures/fuzz/<target>/regression-NAME with the fix). FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	bash scripts/fuzz/run.sh $(FUZZ_SECONDS)
+
+# 30 s per target with a fixed seed (CI runs it after the tests).
+fuzz-smoke: deps
+	FUZZ_SEED=1 bash scripts/fuzz/run.sh 30
+
+# The whole suite under AddressSanitizer / ThreadSanitizer (own build folders; slow: a full
+# instrumented build, and the tests run 2-5x slower).
+test-asan: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	$(SWIFT) test --skip-build --disable-swift-testing --sanitize=address --scratch-path .build-asan
+
+test-tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --skip-build --disable-swift-testing --sanitize=thread --scratch-path .build-tsan
+
 bench: bench-spectra bench-tokenizer bench-engine
 
 bench-spectra: release
@@ -60,4 +81,4 @@ bench-engine:
 	bash bench/engine/run.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan

@@ -5,6 +5,8 @@
 # Prints executions per target; exits non-zero when any target crashed, leaked, hung (> 1 s on
 # one input) or went past 2 GB of RSS.
 #   scripts/fuzz/run.sh SECONDS [TARGET ...]      (default: every target)
+# FUZZ_SEED=N fixes libFuzzer's seed (make fuzz-smoke uses 1, so CI explores the same inputs each
+# run); unset, each run explores anew.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:?usage: run.sh SECONDS [TARGET ...]}; shift
@@ -35,7 +37,7 @@ for t in "${targets[@]}"; do
   # detect_leaks=0: the Swift runtime keeps metadata caches for the life of the process, which
   # LeakSanitizer reports per input; leaks are checked by the sanitizer test run instead.
   SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 TMPDIR=$(mktemp -d) ".build-fuzz/debug/fuzz-$t" $(dict_for "$t") \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=1 -print_final_stats=1 \
+    ${FUZZ_SEED:+-seed=$FUZZ_SEED} -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=1 -print_final_stats=1 \
     -artifact_prefix=".build-fuzz/crashes/$t-" ".build-fuzz/corpus/$t" "Tests/Fixtures/fuzz/$t" >"$log" 2>&1
   status=$?
   runs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
