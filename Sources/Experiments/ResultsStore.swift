@@ -158,6 +158,29 @@ public final class ResultsStore: @unchecked Sendable {
         }
     }
 
+    /// Every read and write of the store goes through these two, so a failure (disk full, a
+    /// damaged page, a lock held too long) names the store instead of only SQLite's words.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.read(body) } catch let e as DatabaseError { throw named(e) }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.write(body) } catch let e as DatabaseError { throw named(e) }
+    }
+
+    private func named(_ e: DatabaseError) -> ExperimentError {
+        let hint: String
+        switch e.resultCode {
+        case .SQLITE_FULL: hint = ": the disk is full; free space and run again (what was committed is kept)"
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: hint = ": the store is damaged"
+        case .SQLITE_BUSY, .SQLITE_LOCKED: hint = ": another process holds the store"
+        case .SQLITE_READONLY: hint = ": the store is read-only"
+        case .SQLITE_IOERR: hint = ": an I/O error (a full or failing disk?)"
+        default: hint = ""
+        }
+        return ExperimentError(file: path, line: nil, "results store: \(e.message ?? "\(e.resultCode)")\(hint)")
+    }
+
     /// Closes the database (checkpointing the WAL into the file); the store is unusable after.
     public func close() throws { try db.close() }
 
@@ -172,7 +195,7 @@ public final class ResultsStore: @unchecked Sendable {
     // MARK: runs and checkpoints
 
     public func beginRun(toolVersion: String, experiment: String, options: String) throws -> Int64 {
-        try db.write { db in
+        try write { db in
             var r = RunRecord(id: nil, toolVersion: toolVersion, experiment: experiment, options: options, startedAt: Date(), finishedAt: nil, status: "running")
             try r.insert(db)
             return r.id!
@@ -180,7 +203,7 @@ public final class ResultsStore: @unchecked Sendable {
     }
 
     public func finishRun(_ id: Int64, status: String) throws {
-        try db.write { db in
+        try write { db in
             if var r = try RunRecord.fetchOne(db, key: id) {
                 r.finishedAt = Date()
                 r.status = status
@@ -191,13 +214,13 @@ public final class ResultsStore: @unchecked Sendable {
 
     /// The experiment definition the store's results answer (nil: written before v2, or empty).
     public func definition() throws -> (hash: String, json: String)? {
-        try db.read { db in
+        try read { db in
             try Row.fetchOne(db, sql: "SELECT hash, json FROM experiment_definition WHERE id = 1").map { ($0["hash"], $0["json"]) }
         }
     }
 
     public func save(definition d: ExperimentDefinition) throws {
-        try db.write { db in
+        try write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO experiment_definition (id, hash, json, updated_at) VALUES (1, ?, ?, ?)",
                            arguments: [d.hash, d.json, Date()])
         }
@@ -213,11 +236,11 @@ public final class ResultsStore: @unchecked Sendable {
         })
     }
 
-    public func runs() throws -> [RunRecord] { try db.read { try RunRecord.order(Column("id")).fetchAll($0) } }
+    public func runs() throws -> [RunRecord] { try read { try RunRecord.order(Column("id")).fetchAll($0) } }
 
-    public func save(_ c: CheckpointRecord) throws { try db.write { try c.save($0) } }
-    public func checkpoints() throws -> [CheckpointRecord] { try db.read { try CheckpointRecord.fetchAll($0) } }
-    public func checkpoint(label: String) throws -> CheckpointRecord? { try db.read { try CheckpointRecord.fetchOne($0, key: label) } }
+    public func save(_ c: CheckpointRecord) throws { try write { try c.save($0) } }
+    public func checkpoints() throws -> [CheckpointRecord] { try read { try CheckpointRecord.fetchAll($0) } }
+    public func checkpoint(label: String) throws -> CheckpointRecord? { try read { try CheckpointRecord.fetchOne($0, key: label) } }
 
     // MARK: items
 
@@ -236,7 +259,7 @@ public final class ResultsStore: @unchecked Sendable {
 
     /// Stored items of a task with doc_id < limit (nil: all), by doc id.
     public func items(_ key: TaskKey, below limit: Int? = nil) throws -> [Int: ItemRecord] {
-        try db.read { db in
+        try read { db in
             var q = ItemRecord.filter(key.filter)
             if let limit { q = q.filter(Column("doc_id") < limit) }
             return Dictionary(uniqueKeysWithValues: try q.fetchAll(db).map { ($0.docId, $0) })
@@ -245,7 +268,7 @@ public final class ResultsStore: @unchecked Sendable {
 
     /// Documents of `range` with stored outcomes (or a generation).
     public func storedCount(_ key: TaskKey, in range: Range<Int>) throws -> Int {
-        try db.read { db in
+        try read { db in
             try ItemRecord.filter(key.filter && Column("doc_id") >= range.lowerBound && Column("doc_id") < range.upperBound
                                   && (Column("outcomes") != nil || Column("generation") != nil)).fetchCount(db)
         }
@@ -253,46 +276,46 @@ public final class ResultsStore: @unchecked Sendable {
 
     /// Stored spectra tensors of a variant.
     public func spectraCount(base: String, fingerprint: String, variance: Double) throws -> Int {
-        try db.read { try SpectrumRecord.filter(Column("base_fingerprint") == base && Column("fingerprint") == fingerprint && Column("variance") == variance).fetchCount($0) }
+        try read { try SpectrumRecord.filter(Column("base_fingerprint") == base && Column("fingerprint") == fingerprint && Column("variance") == variance).fetchCount($0) }
     }
 
     /// Saves a chunk of items in one transaction.
     public func save(items: [ItemRecord]) throws {
         guard !items.isEmpty else { return }
-        try db.write { db in for i in items { try i.save(db) } }
+        try write { db in for i in items { try i.save(db) } }
     }
 
-    public func save(_ r: TaskResultRecord) throws { try db.write { try r.save($0) } }
+    public func save(_ r: TaskResultRecord) throws { try write { try r.save($0) } }
 
     public func taskResult(_ key: TaskKey, limit: Int) throws -> TaskResultRecord? {
-        try db.read { try TaskResultRecord.filter(key.filter && Column("limit") == limit).fetchOne($0) }
+        try read { try TaskResultRecord.filter(key.filter && Column("limit") == limit).fetchOne($0) }
     }
 
     // MARK: spectra
 
     public func spectra(base: String, fingerprint: String, variance: Double) throws -> [String: SpectrumRecord] {
-        try db.read { db in
+        try read { db in
             let rows = try SpectrumRecord.filter(Column("base_fingerprint") == base && Column("fingerprint") == fingerprint && Column("variance") == variance).fetchAll(db)
             return Dictionary(rows.map { ($0.tensor, $0) }, uniquingKeysWith: { a, _ in a })
         }
     }
 
-    public func save(_ s: SpectrumRecord) throws { try db.write { try s.save($0) } }
+    public func save(_ s: SpectrumRecord) throws { try write { try s.save($0) } }
 
     public func spectraPass(base: String, fingerprint: String, variance: Double, modules: String) throws -> SpectraPassRecord? {
-        try db.read { try SpectraPassRecord.filter(Column("base_fingerprint") == base && Column("fingerprint") == fingerprint && Column("variance") == variance && Column("modules") == modules).fetchOne($0) }
+        try read { try SpectraPassRecord.filter(Column("base_fingerprint") == base && Column("fingerprint") == fingerprint && Column("variance") == variance && Column("modules") == modules).fetchOne($0) }
     }
 
-    public func save(_ p: SpectraPassRecord) throws { try db.write { try p.save($0) } }
+    public func save(_ p: SpectraPassRecord) throws { try write { try p.save($0) } }
 
     /// Every stored item and task result (for exports and tests).
-    public func allItems() throws -> [ItemRecord] { try db.read { try ItemRecord.fetchAll($0) } }
-    public func allTaskResults() throws -> [TaskResultRecord] { try db.read { try TaskResultRecord.fetchAll($0) } }
-    public func allSpectra() throws -> [SpectrumRecord] { try db.read { try SpectrumRecord.fetchAll($0) } }
+    public func allItems() throws -> [ItemRecord] { try read { try ItemRecord.fetchAll($0) } }
+    public func allTaskResults() throws -> [TaskResultRecord] { try read { try TaskResultRecord.fetchAll($0) } }
+    public func allSpectra() throws -> [SpectrumRecord] { try read { try SpectrumRecord.fetchAll($0) } }
 
     /// Row counts per table (for progress checks and tests).
     public func counts() throws -> [String: Int] {
-        try db.read { db in
+        try read { db in
             var out: [String: Int] = [:]
             for t in ["runs", "checkpoints", "item_results", "task_results", "spectra"] {
                 out[t] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(t)") ?? 0

@@ -46,8 +46,20 @@ public enum StoreMerger {
 
         let directory = outURL.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        removeAbandonedTemporaries(of: outURL)
         let temp = directory.appendingPathComponent(".\(outURL.lastPathComponent).merging-\(ProcessInfo.processInfo.processIdentifier)").path
         removeDatabase(temp)
+        // The old OUT's WAL is folded into it first: its -wal is removed before the rename
+        // below, and a merge killed in between must not lose what only the WAL held.
+        if FileManager.default.fileExists(atPath: outURL.path + "-wal") {
+            do {
+                let queue = try DatabaseQueue(path: outURL.path)
+                try queue.writeWithoutTransaction { _ = try Row.fetchAll($0, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+                try queue.close()
+            } catch let e as DatabaseError {
+                throw ExperimentError(file: output, line: nil, "cannot fold the store's WAL into it: \(e.message ?? e.description)")
+            }
+        }
         var summary = Summary()
         do {
             let store = try ResultsStore(path: temp)
@@ -217,6 +229,18 @@ public enum StoreMerger {
     static func mergeOptions(_ paths: [String]) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: ["merged": paths], options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Temporary stores of earlier merges into the same OUT that were killed (their process is
+    /// gone): a kill leaves `.OUT.merging-PID[.final]` behind, which nothing else would remove.
+    static func removeAbandonedTemporaries(of out: URL) {
+        let directory = out.deletingLastPathComponent().path
+        let prefix = ".\(out.lastPathComponent).merging-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(prefix) {
+            let digits = name.dropFirst(prefix.count).prefix { $0.isNumber }
+            guard let pid = Int32(digits), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
     }
 
     static func removeDatabase(_ path: String) {

@@ -82,6 +82,8 @@ struct RunCommand: ParsableCommand {
             URL(fileURLWithPath: experiment.output).appendingPathComponent("shards/shard-\(p.index)-of-\(p.count).sqlite").path
         } ?? experiment.storePath
         let store = try ResultsStore(path: storePath)
+        let lock = try RunLock.acquire(store: storePath)
+        defer { withExtendedLifetime(lock) {} }
         var options = RunOptions()
         options.chunkSize = chunkSize
         options.batchSize = batchSize

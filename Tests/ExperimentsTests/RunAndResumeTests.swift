@@ -12,13 +12,14 @@ final class RunAndResumeTests: XCTestCase {
 
     var tasksDirectory: String { Fixtures.packageRoot.appendingPathComponent("tasks").path }
 
-    func writeExperiment(name: String, output: String, fullModel: String = Fixtures.model("llama-tiny-ft-bf16"), limit: Int = 6, spectra: Bool = true) throws -> String {
+    func writeExperiment(name: String, output: String, fullModel: String = Fixtures.model("llama-tiny-ft-bf16"), limit: Int = 6, spectra: Bool = true,
+                         probes: String = "hellaswag, winogrande, arc_challenge") throws -> String {
         let yaml = """
         name: \(name)
         base: \(Fixtures.model("llama-tiny"))
         output: \(output)
         targets: [basic_arithmetic]
-        probes: [hellaswag, winogrande, arc_challenge]
+        probes: [\(probes)]
         limit: \(limit)
         num_fewshot: 0
         spectra: {enabled: \(spectra)}
