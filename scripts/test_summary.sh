@@ -11,7 +11,7 @@ if [ -z "$summary" ]; then
 fi
 executed=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
 skipped=$(grep -oE 'with [0-9]+ tests? skipped' <<<"$summary" | grep -oE '[0-9]+' || true)
-failed=$(grep -oE 'and [0-9]+ failures?' <<<"$summary" | grep -oE '[0-9]+')
+failed=$(grep -oE '[0-9]+ failures?' <<<"$summary" | head -n 1 | grep -oE '[0-9]+')
 skipped=${skipped:-0}
 if [ "$skipped" -gt 0 ]; then
   echo
