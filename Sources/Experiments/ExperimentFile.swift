@@ -76,6 +76,9 @@ public struct Experiment: Sendable {
     /// The `runs:` globs the variants were expanded from, and the folders skipped as incomplete.
     public var runs: [RunGlob] = []
     public var skipped: [String] = []
+    /// Shards split each checkpoint on its own (see ExperimentTasks.documents): set while
+    /// watching a run, where the number of checkpoints grows between rounds.
+    public var stableShardPlan = false
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
     static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend"]

@@ -53,7 +53,7 @@ public final class ExperimentRunner {
         let runID = try store.beginRun(toolVersion: options.toolVersion, experiment: experiment.name, options: optionsJSON(shard: shard))
         do {
             try store.save(definition: try ExperimentDefinition(experiment, catalog: catalog))
-            let spectraParts = try shard.map { Experiment.spectraPlan(try experiment.spectraUnits(), shard: $0) }
+            let spectraParts = try shard.map { try experiment.spectraPlan(shard: $0) }
             // A shard fingerprints only the checkpoints it has work for (and the base, which
             // LoRA fingerprints and spectra keys need).
             var only: Set<String>? = nil

@@ -94,8 +94,9 @@ public struct TrainerCheckpoint: Sendable, Equatable {
     /// trainer_state.json LAST (transformers trainer.py), into the final folder name. So a
     /// folder is complete when its weights validate (headers and sizes, which a half-written
     /// safetensors file fails) and, when it is a Trainer folder, its trainer_state.json parses.
-    /// A folder without trainer_state.json counts as a plain checkpoint (step from the name),
-    /// unless a sibling folder has one: then it is a Trainer checkpoint still being written.
+    /// A Trainer folder is one named checkpoint-N (Trainer's PREFIX_CHECKPOINT_DIR, also TRL's
+    /// and Axolotl's), or holding Trainer's other files, or next to one with trainer_state.json;
+    /// other folders (step_300/ saved by hand) are plain checkpoints, their step from the name.
     public static func read(folder: String) -> Reading {
         let fm = FileManager.default
         let url = URL(fileURLWithPath: folder)
@@ -120,7 +121,7 @@ public struct TrainerCheckpoint: Sendable, Equatable {
         let statePath = url.appendingPathComponent("trainer_state.json").path
         let nameStep = stepFromName(url.lastPathComponent)
         guard let data = fm.contents(atPath: statePath) else {
-            if siblingsHaveTrainerState(url) { return .incomplete("no trainer_state.json yet") }
+            if isTrainerFolder(url) { return .incomplete("no trainer_state.json yet; Trainer writes it last") }
             guard let nameStep else { return .invalid("no trainer_state.json and no step number in the folder name (e.g. checkpoint-500)") }
             return .complete(TrainerCheckpoint(folder: folder, method: method, rank: rank, step: nameStep))
         }
@@ -151,7 +152,12 @@ public struct TrainerCheckpoint: Sendable, Equatable {
         return best?.loss
     }
 
-    static func siblingsHaveTrainerState(_ url: URL) -> Bool {
+    static func isTrainerFolder(_ url: URL) -> Bool {
+        let fm = FileManager.default
+        if url.lastPathComponent.range(of: #"^checkpoint-[0-9]+$"#, options: .regularExpression) != nil { return true }
+        if ["training_args.bin", "optimizer.pt", "scheduler.pt", "rng_state.pth"].contains(where: { fm.fileExists(atPath: url.appendingPathComponent($0).path) }) {
+            return true
+        }
         let parent = url.deletingLastPathComponent()
         let names = (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
         return names.contains { $0 != url.lastPathComponent

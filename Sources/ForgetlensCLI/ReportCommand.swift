@@ -39,12 +39,18 @@ struct ReportCommand: ParsableCommand {
         let store = try ResultsStore.existing(path: storeOption.path(experiment))
         let model = try ExperimentSummary.build(experiment, catalog: catalog, store: store, toolVersion: ExperimentContext.toolVersion,
                                                 bootstrapResamples: bootstrap, seed: seed, trainingAxis: xAxis.flatMap(TrainingAxis.init(rawValue:)))
+        let (html, md, summary) = try Self.write(model, experiment)
+        print(summary, terminator: "")
+        print("\nWrote \(html) and \(md)")
+    }
+
+    /// OUTPUT/index.html and OUTPUT/summary.md, each replaced atomically (also by `run --watch`).
+    static func write(_ model: ReportModel, _ experiment: Experiment) throws -> (html: String, md: String, summary: String) {
         let dir = URL(fileURLWithPath: experiment.output)
         let html = dir.appendingPathComponent("index.html").path, md = dir.appendingPathComponent("summary.md").path
         try AtomicFile.write(Data(HTMLReport.render(model).utf8), to: html)
         let summary = SummaryTable.markdown(model)
         try AtomicFile.write(Data(summary.utf8), to: md)
-        print(summary, terminator: "")
-        print("\nWrote \(html) and \(md)")
+        return (html, md, summary)
     }
 }
