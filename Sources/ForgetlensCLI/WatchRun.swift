@@ -23,8 +23,8 @@ struct WatchOptions: ParsableArguments {
 /// Set by SIGINT / SIGTERM; read between committed units of work and while waiting.
 nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
 
-/// The watch loop of `run`: RunWatcher's rounds, each a `run` of the experiment as it is now
-/// plus (unsharded) a refreshed report. Ctrl-C stops at the next boundary between committed
+/// The watch loop of `run`: RunWatcher's rounds, each a `run` of the experiment as it is now;
+/// unsharded, the report is refreshed after each new checkpoint's scores and at the round's end. Ctrl-C stops at the next boundary between committed
 /// units (a chunk of documents, a tensor) or at once while waiting: nothing is left half-written.
 struct WatchRun {
     let file: String
@@ -37,24 +37,35 @@ struct WatchRun {
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }  // Slurm's notice before it kills a job
         let watcher = RunWatcher(interval: w.interval ?? 60, untilStep: w.untilStep, sharded: shard != nil)
-        let guarded: (RunEvent) -> Void = { event in
-            if stopRequested != 0 { stop() }  // every event falls between two commits
-            printer(event)
-        }
         var catalogs: [String: TaskCatalog] = [:]
+        var newLabels: Set<String> = []
         let ending = try watcher.watch(load: {
             let (e, catalog) = try ExperimentContext.load(file)
             catalogs[e.file] = catalog
             return e
         }, round: { e in
             let catalog = catalogs[e.file]!
-            try ExperimentRunner(experiment: e, catalog: catalog, store: store, options: options).run(shard: shard, events: guarded)
-            guard shard == nil else { return }  // a shard's store has no aggregates to report
-            let model = try ExperimentSummary.build(e, catalog: catalog, store: store, toolVersion: ExperimentContext.toolVersion)
-            say("report refreshed: \(try ReportCommand.write(model, e).html)")
+            func refresh() {
+                guard shard == nil else { return }  // a shard's store has no aggregates to report
+                do {
+                    let model = try ExperimentSummary.build(e, catalog: catalog, store: store, toolVersion: ExperimentContext.toolVersion)
+                    say("report refreshed: \(try ReportCommand.write(model, e).html)")
+                } catch { say("report not refreshed: \(error)") }
+            }
+            var previous: String? = nil
+            try ExperimentRunner(experiment: e, catalog: catalog, store: store, options: options).run(shard: shard) { event in
+                if stopRequested != 0 { stop() }  // every event falls between two commits
+                if case .checkpoint(_, _, let label) = event {
+                    if let previous, newLabels.contains(previous) { refresh() }  // a new checkpoint's scores are in
+                    previous = label
+                }
+                printer(event)
+            }
+            refresh()  // the last checkpoint and the spectra
         }, shouldStop: { stopRequested != 0 }, events: { event in
             switch event {
             case .round(let n, let new, let total):
+                newLabels = Set(new)
                 say("[watch] round \(n): \(new.isEmpty ? "no new checkpoints" : "new: \(new.joined(separator: ", "))") (\(total) checkpoints)")
             case .skipped(let notes): for n in notes { say("[watch] \(n)") }
             case .waiting(let s): say("[watch] looking again in \(String(format: "%g", s)) s (Ctrl-C stops)")
