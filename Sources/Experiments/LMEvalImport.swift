@@ -17,6 +17,8 @@ public enum LMEvalImport {
         public var value: Double
         /// Stored items of this checkpoint and task that the import replaced.
         public var replaced: Int
+        /// Documents lm-eval scored beyond the experiment's limit (not imported).
+        public var ignored: Int
     }
 
     public struct Outcome: Sendable {
@@ -31,15 +33,15 @@ public enum LMEvalImport {
                            toolVersion: String, reuseFingerprints: Bool = true, progress: (String) -> Void = { _ in }) throws -> Outcome {
         let checkpoint = try identity(e, label: label, store: store, reuseFingerprints: reuseFingerprints, progress: progress)
         let encoder = try RequestEncoder.load(directory: e.base)
-        var checked: [(task: String, key: ResultsStore.TaskKey, limit: Int?, result: TaskResult, records: [Int: ItemRecord])] = []
+        var checked: [(task: String, key: ResultsStore.TaskKey, limit: Int?, result: TaskResult, records: [Int: ItemRecord], ignored: Int)] = []
         var missing: [String] = []
         for task in e.allTasks {
             guard output.results["results"]?[task] != nil else { missing.append(task); continue }
             progress("checking \(task)")
             let key = try e.taskKey(checkpoint.fingerprint, task, catalog: catalog)
             let limit = e.limit.limit(for: task)
-            let (result, records) = try check(task, key: key, limit: limit, catalog: catalog, output: output, encoder: encoder)
-            checked.append((task, key, limit, result, records))
+            let (result, records, ignored) = try check(task, key: key, limit: limit, catalog: catalog, output: output, encoder: encoder)
+            checked.append((task, key, limit, result, records, ignored))
         }
         guard !checked.isEmpty else {
             throw ExperimentError(file: output.resultsFile, line: nil,
@@ -59,7 +61,7 @@ public enum LMEvalImport {
                 let (metric, negate) = try catalog.primaryMetric(c.task)
                 let value = c.result.aggregate(metric) ?? .nan
                 imported.append(TaskImported(task: c.task, documents: c.records.count, metric: TaskCatalog.displayName((metric, negate)),
-                                             value: negate ? -value : value, replaced: replaced))
+                                             value: negate ? -value : value, replaced: replaced, ignored: c.ignored))
             }
             try store.finishRun(runID, status: "finished")
         } catch {
@@ -85,9 +87,10 @@ public enum LMEvalImport {
     }
 
     /// One task's lm-eval samples checked against the experiment's documents and turned into
-    /// store records, with the TaskResult the experiment's metrics give on them.
+    /// store records, with the TaskResult the experiment's metrics give on them and the number
+    /// of documents lm-eval scored beyond the experiment's limit (left out).
     static func check(_ task: String, key: ResultsStore.TaskKey, limit: Int?, catalog: TaskCatalog, output: LMEvalOutput,
-                      encoder: RequestEncoder) throws -> (TaskResult, [Int: ItemRecord]) {
+                      encoder: RequestEncoder) throws -> (TaskResult, [Int: ItemRecord], ignored: Int) {
         let results = output.resultsFile
         if let shots = output.results["n-shot"]?[task]?.intValue, shots != key.fewshot {
             throw ExperimentError(file: results, line: nil, "n-shot.\(task): lm-eval ran it \(shots)-shot, the experiment \(key.fewshot)-shot (num_fewshot)")
@@ -152,7 +155,7 @@ public enum LMEvalImport {
                 }
             }
         }
-        return (result, records)
+        return (result, records, samples.count - records.count)
     }
 
     static func number(_ v: JSONValue?) -> Double? {

@@ -21,7 +21,8 @@ public struct RunGlob: Sendable, Equatable {
         self.pattern = pattern; self.label = label; self.method = method; self.rank = rank; self.tokensPerStep = tokensPerStep; self.line = line
     }
 
-    /// The complete checkpoints as variants (step order) and a note per folder skipped.
+    /// The complete checkpoints as variants (step order) and a note per folder skipped (or
+    /// one saying that nothing matches yet).
     public func expand() throws -> (variants: [Variant], skipped: [String]) {
         var found: [TrainerCheckpoint] = []
         var skipped: [String] = []
@@ -32,6 +33,7 @@ public struct RunGlob: Sendable, Equatable {
             case .invalid(let why): throw TrainerRunError("\(folder): \(why)")
             }
         }
+        if found.isEmpty && skipped.isEmpty { skipped.append("\(label): no folder matches \(pattern) yet") }
         found.sort { ($0.step, $0.folder) < ($1.step, $1.folder) }
         for (a, b) in zip(found, found.dropFirst()) where a.step == b.step {
             throw TrainerRunError("\(a.folder) and \(b.folder) are both step \(a.step) of run '\(label)': make the pattern match one run")

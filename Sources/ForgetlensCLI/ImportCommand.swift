@@ -37,6 +37,10 @@ struct ImportCommand: ParsableCommand {
         let output = try LMEvalOutput.locate(lmeval)
         func say(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
         say("lm-eval results: \(output.resultsFile)")
+        // The hashes prove the task, not the model: show what lm-eval says it ran, for the user to match with --label.
+        if let args = output.results["config"]?["model_args"] {  // "k=v,..." in older 0.4.x, an object in newer
+            say("lm-eval's model_args: \(args.stringValue ?? args.objectValue?.pairs.map { "\($0.0)=\($0.1.stringValue ?? $0.1.serialized())" }.joined(separator: ",") ?? args.serialized())")
+        }
         let storePath = storeOption.path(experiment)
         let store = try ResultsStore(path: storePath)
         let outcome = try LMEvalImport.run(experiment, catalog: catalog, store: store, label: label, output: output,
@@ -44,7 +48,8 @@ struct ImportCommand: ParsableCommand {
         for t in outcome.tasks {
             let name = t.task.padding(toLength: max(t.task.count, 18), withPad: " ", startingAt: 0)
             print("  \(name) \(t.metric) " + String(format: "%.4f", t.value) + "  (\(t.documents) docs imported"
-                  + (t.replaced > 0 ? ", replacing \(t.replaced) stored" : "") + ")")
+                  + (t.replaced > 0 ? ", replacing \(t.replaced) stored" : "")
+                  + (t.ignored > 0 ? "; \(t.ignored) more lm-eval documents beyond the experiment's limit left out" : "") + ")")
         }
         if !outcome.missing.isEmpty {
             print("Not in the lm-eval output (`forgetlens run` scores them): \(outcome.missing.joined(separator: ", "))")
