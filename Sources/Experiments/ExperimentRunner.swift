@@ -97,6 +97,7 @@ public final class ExperimentRunner {
                                 "variance": experiment.spectra.variance, "chunk_size": options.chunkSize, "file": experiment.file,
                                 "backend": experiment.backend.kind.rawValue]
         if let shard { o["shard"] = shard.description }
+        if shard != nil && experiment.stableShardPlan { o["shard_plan"] = "per_checkpoint" }  // `status` splits the same way
         if let f = experiment.numFewshot { o["num_fewshot"] = f }
         if let m = experiment.spectra.modules { o["modules"] = m }
         var limits: [String: Int] = experiment.limit.perTask

@@ -55,7 +55,10 @@ extension Experiment {
     /// `stableShardPlan` by a hash of (label, tensor), which does not change as checkpoints are added.
     public func spectraPlan(shard: Shard) throws -> [String: Set<String>] {
         let units = try spectraUnits()
-        guard stableShardPlan else { return Self.spectraPlan(units, shard: shard) }
+        return stableShardPlan ? Self.stableSpectraPlan(units, shard: shard) : Self.spectraPlan(units, shard: shard)
+    }
+
+    public static func stableSpectraPlan(_ units: [SpectraUnit], shard: Shard) -> [String: Set<String>] {
         var out: [String: Set<String>] = [:]
         for u in units where Int(XXH64.hash(Array("\(u.label)|\(u.tensor)".utf8)) % UInt64(shard.count)) == shard.index - 1 {
             out[u.label, default: []].insert(u.tensor)

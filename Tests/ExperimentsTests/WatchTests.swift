@@ -142,6 +142,11 @@ final class WatchTests: XCTestCase {
             let r = try CommandRunner.run(["run", file, "--watch", "--interval", "0.2", "--until-step", "4", "--shard", "\(i)/2"], timeout: 300)
             XCTAssertEqual(r.status, 0, r.stderr)
         }
+        let status = try CommandRunner.run(["status", file])
+        XCTAssertEqual(status.status, 0, status.stderr)
+        for i in 1...2 {  // status splits the work as the watching shard did (each checkpoint on its own)
+            XCTAssertTrue(status.stdout.contains("shard \(i)/2: ") && status.stdout.components(separatedBy: "(100.0%)").count == 3, status.stdout)
+        }
         let out = dir.appendingPathComponent("sharded")
         let merged = out.appendingPathComponent("results.sqlite").path
         let m = try CommandRunner.run(["merge", merged, out.appendingPathComponent("shards/shard-1-of-2.sqlite").path, out.appendingPathComponent("shards/shard-2-of-2.sqlite").path])
