@@ -160,6 +160,12 @@ private struct JSONByteParser {
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
         case UInt8(ascii: "N"): try literal("NaN"); return .double(.nan)
+        // Python's json.dumps writes inf as Infinity (a Trainer's grad_norm after an overflow).
+        case UInt8(ascii: "I"): try literal("Infinity"); return .double(.infinity)
+        case UInt8(ascii: "-") where position + 1 < bytes.count && bytes[position + 1] == UInt8(ascii: "I"):
+            position += 1
+            try literal("Infinity")
+            return .double(-.infinity)
         default: return try number()
         }
     }

@@ -90,7 +90,32 @@ final class TrainerRunsTests: XCTestCase {
             XCTAssertTrue(e.skipped.contains { $0.contains("checkpoint-\(s):") && $0.contains(why) }, "\(s): \(e.skipped)")
         }
         // An empty match (training not started) is no error: nothing to evaluate yet.
-        XCTAssertEqual(try experiment("  - {runs: \(run.path)/nothing-*, label: later}").variants.count, 0)
+        let later = try experiment("  - {runs: \(run.path)/nothing-*, label: later}")
+        XCTAssertEqual(later.variants.count, 0)
+        XCTAssertEqual(later.skipped, ["later: no folder matches \(run.path)/nothing-* yet"])
+    }
+
+    /// Python's json writes an overflowed grad_norm as Infinity (or NaN): still a complete state.
+    func testTrainerStateWithNonFiniteNumbers() throws {
+        let run = dir.appendingPathComponent("inf")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        let folder = run.appendingPathComponent("checkpoint-4")
+        try FileManager.default.copyItem(at: Self.run("lora-r4").appendingPathComponent("checkpoint-4"), to: folder)
+        let state = folder.appendingPathComponent("trainer_state.json")
+        var text = try String(contentsOf: state, encoding: .utf8)
+        var replaced = 0
+        for bad in ["Infinity", "-Infinity", "NaN"] {
+            guard let r = text.range(of: #""grad_norm": [0-9][0-9.e-]*"#, options: .regularExpression) else { break }
+            text.replaceSubrange(r, with: "\"grad_norm\": \(bad)")
+            replaced += 1
+        }
+        XCTAssertEqual(replaced, 3)
+        try text.write(to: state, atomically: false, encoding: .utf8)
+        let e = try experiment("  - {runs: \(run.path)/checkpoint-*, label: inf}")
+        XCTAssertEqual(e.variants.map(\.label), ["inf-s4"], "\(e.skipped)")
+        guard e.variants.count == 1 else { return }
+        let losses = Dictionary(uniqueKeysWithValues: (try manifestRun("lora-r4")["losses"] as! [[Any]]).map { ($0[0] as! Int, ($0[1] as! NSNumber).doubleValue) })
+        XCTAssertEqual(e.variants[0].trainingLoss!, losses[4]!, accuracy: 1e-12)
     }
 
     /// Folders that are not from Trainer: the step comes from the name, the method from the files.
