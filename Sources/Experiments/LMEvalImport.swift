@@ -1,3 +1,4 @@
+import Checkpoints
 import Evaluation
 import Foundation
 
@@ -31,7 +32,15 @@ public enum LMEvalImport {
 
     public static func run(_ e: Experiment, catalog: TaskCatalog, store: ResultsStore, label: String, output: LMEvalOutput,
                            toolVersion: String, reuseFingerprints: Bool = true, progress: (String) -> Void = { _ in }) throws -> Outcome {
-        let checkpoint = try identity(e, label: label, store: store, reuseFingerprints: reuseFingerprints, progress: progress)
+        try run(e, catalog: catalog, openStore: { store }, fingerprints: reuseFingerprints ? store.fingerprintCache : nil,
+                label: label, output: output, toolVersion: toolVersion, progress: progress)
+    }
+
+    /// The store is opened (or created) only once every task has been checked, so a refused
+    /// import leaves no trace; `fingerprints` (an existing store's cache) spares hashing again.
+    public static func run(_ e: Experiment, catalog: TaskCatalog, openStore: () throws -> ResultsStore, fingerprints: FingerprintCache?,
+                           label: String, output: LMEvalOutput, toolVersion: String, progress: (String) -> Void = { _ in }) throws -> Outcome {
+        let checkpoint = try identity(e, label: label, cache: fingerprints, progress: progress)
         let encoder = try RequestEncoder.load(directory: e.base)
         var checked: [(task: String, key: ResultsStore.TaskKey, limit: Int?, result: TaskResult, records: [Int: ItemRecord], ignored: Int)] = []
         var missing: [String] = []
@@ -49,6 +58,7 @@ public enum LMEvalImport {
         }
 
         // Everything matched: write.
+        let store = try openStore()
         let runID = try store.beginRun(toolVersion: toolVersion, experiment: e.name,
                                        options: "{\"import\":\(JSONValue.string(output.resultsFile).serialized()),\"label\":\(JSONValue.string(label).serialized())}")
         var imported: [TaskImported] = []
@@ -73,8 +83,7 @@ public enum LMEvalImport {
 
     /// The checkpoint's identity from its local files, as `run` computes it, so that imported
     /// and scored results share one key.
-    static func identity(_ e: Experiment, label: String, store: ResultsStore, reuseFingerprints: Bool,
-                         progress: (String) -> Void) throws -> CheckpointIdentity {
+    static func identity(_ e: Experiment, label: String, cache: FingerprintCache?, progress: (String) -> Void) throws -> CheckpointIdentity {
         let labels = ["base"] + e.variants.map(\.label)
         guard labels.contains(label) else {
             throw ExperimentError(file: e.file, line: nil, "--label \(label): not a checkpoint of this experiment (labels: \(labels.joined(separator: ", ")))")
@@ -82,7 +91,7 @@ public enum LMEvalImport {
         guard !e.needsServer else {
             throw ExperimentError(file: e.file, line: nil, "import needs the checkpoints' local files to fingerprint them; this experiment is scored by a server (backend: openai)")
         }
-        let (base, variants) = try CheckpointIdentity.resolve(e, only: [label], cache: reuseFingerprints ? store.fingerprintCache : nil) { progress("fingerprinting \($0)") }
+        let (base, variants) = try CheckpointIdentity.resolve(e, only: [label], cache: cache) { progress("fingerprinting \($0)") }
         return label == "base" ? base : variants[0]
     }
 

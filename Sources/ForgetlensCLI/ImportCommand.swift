@@ -42,9 +42,10 @@ struct ImportCommand: ParsableCommand {
             say("lm-eval's model_args: \(args.stringValue ?? args.objectValue?.pairs.map { "\($0.0)=\($0.1.stringValue ?? $0.1.serialized())" }.joined(separator: ",") ?? args.serialized())")
         }
         let storePath = storeOption.path(experiment)
-        let store = try ResultsStore(path: storePath)
-        let outcome = try LMEvalImport.run(experiment, catalog: catalog, store: store, label: label, output: output,
-                                           toolVersion: ExperimentContext.toolVersion, reuseFingerprints: !rehash) { say($0) }
+        // An existing store's fingerprint cache; a new store is created only if the import is accepted.
+        let cache = !rehash && FileManager.default.fileExists(atPath: storePath) ? try ResultsStore.existing(path: storePath).fingerprintCache : nil
+        let outcome = try LMEvalImport.run(experiment, catalog: catalog, openStore: { try ResultsStore(path: storePath) }, fingerprints: cache,
+                                           label: label, output: output, toolVersion: ExperimentContext.toolVersion) { say($0) }
         for t in outcome.tasks {
             let name = t.task.padding(toLength: max(t.task.count, 18), withPad: " ", startingAt: 0)
             print("  \(name) \(t.metric) " + String(format: "%.4f", t.value) + "  (\(t.documents) docs imported"

@@ -172,8 +172,9 @@ final class LMEvalImportTests: XCTestCase {
         XCTAssertEqual(fewer.status, 0, fewer.stderr)
         XCTAssertTrue(fewer.stderr.contains("peft=") && fewer.stderr.contains("checkpoint-40"), fewer.stderr)  // lm-eval's model_args shown
         XCTAssertTrue(fewer.stdout.contains("(15 docs imported; 5 more lm-eval documents beyond the experiment's limit left out)"), fewer.stdout)
-        let bad = try CommandRunner.run(["import", try experimentFile("cli", limit: 25), "--label", "lora-r4-s40", "--lmeval", Self.lmeval.path])
+        let bad = try CommandRunner.run(["import", try experimentFile("refused", limit: 25), "--label", "lora-r4-s40", "--lmeval", Self.lmeval.path])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("forgetlens: error: ") && bad.stderr.contains("the experiment needs the first 25"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("refused").path))  // no store created
     }
 }
