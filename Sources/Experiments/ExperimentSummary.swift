@@ -7,8 +7,10 @@ import Reports
 public enum ExperimentSummary {
     public static func build(_ e: Experiment, catalog: TaskCatalog, store: ResultsStore, toolVersion: String,
                              bootstrapResamples: Int = 10_000, seed: UInt64 = 20240605, trainingAxis: TrainingAxis? = nil) throws -> ReportModel {
-        let checkpoints = Dictionary(uniqueKeysWithValues: try store.checkpoints().map { ($0.label, $0) })
-        var notes: [String] = []
+        let stored = try store.checkpoints()
+        let checkpoints = Dictionary(uniqueKeysWithValues: stored.map { ($0.label, $0) })
+        let (variants, vanished) = e.variantsWithVanishedCheckpoints(stored: stored)
+        var notes: [String] = vanished
         var targetMetrics: [String: String] = [:]
         for t in e.targets { targetMetrics[t] = TaskCatalog.displayName(try catalog.primaryMetric(t)) }
         var itemCounts: [String: Int] = [:]
@@ -28,8 +30,8 @@ public enum ExperimentSummary {
         struct Partial { var row: VariantRow; var fingerprint: String? }
         var partials: [Partial] = []
         let entries: [(label: String, method: String, rank: Int?, step: Int?, tokens: Int?, isBase: Bool)] =
-            [("base", "base", nil, nil, nil, true)] + e.variants.map { ($0.label, $0.method.rawValue, $0.rank, $0.step, $0.tokens, false) }
-        let fromRuns = Dictionary(uniqueKeysWithValues: e.variants.map { ($0.label, $0) })
+            [("base", "base", nil, nil, nil, true)] + variants.map { ($0.label, $0.method.rawValue, $0.rank, $0.step, $0.tokens, false) }
+        let fromRuns = Dictionary(uniqueKeysWithValues: variants.map { ($0.label, $0) })
         notes += e.skipped
         for entry in entries {
             var row = VariantRow(label: entry.label, method: entry.method, rank: entry.rank ?? checkpoints[entry.label]?.rank,

@@ -166,3 +166,37 @@ public struct TrainerCheckpoint: Sendable, Equatable {
             && FileManager.default.fileExists(atPath: parent.appendingPathComponent($0).appendingPathComponent("trainer_state.json").path) }
     }
 }
+
+extension Experiment {
+    /// The variants to report: the file's, plus checkpoints of its runs that were evaluated
+    /// (they are in the store) but whose folders are gone since, as Trainer's save_total_limit
+    /// deletes old checkpoints while a watched run goes on. Those come back from their stored
+    /// record (step, tokens, method, rank; the training loss is not stored), each run's
+    /// checkpoints in step order. Also returns a note per checkpoint brought back.
+    public func variantsWithVanishedCheckpoints(stored: [CheckpointRecord]) -> (variants: [Variant], notes: [String]) {
+        guard !runs.isEmpty else { return (variants, []) }
+        let current = Set(variants.map(\.label))
+        var vanished: [String: [Variant]] = [:]
+        var notes: [String] = []
+        for run in runs {
+            for r in stored where !r.isBase && !current.contains(r.label) && r.label == "\(run.label)-s\(r.step ?? -1)" {
+                var v = Variant(label: r.label, method: FineTuneMethod(rawValue: r.method) ?? .lora, rank: r.rank, step: r.step, tokens: r.tokens)
+                if v.method == .full { v.model = r.modelPath } else { v.adapter = r.adapterPath }
+                v.run = run.label
+                vanished[run.label, default: []].append(v)
+                notes.append("\(r.label): its folder is gone (deleted by save_total_limit?); shown from the store")
+            }
+        }
+        guard !vanished.isEmpty else { return (variants, []) }
+        var out: [Variant] = []
+        var placed: Set<String> = []
+        for v in variants {
+            guard let run = v.run, let gone = vanished[run] else { out.append(v); continue }
+            if placed.insert(run).inserted {
+                out += (variants.filter { $0.run == run } + gone).sorted { ($0.step ?? 0) < ($1.step ?? 0) }
+            }
+        }
+        for run in runs where !placed.contains(run.label) { out += (vanished[run.label] ?? []).sorted { ($0.step ?? 0) < ($1.step ?? 0) } }
+        return (out, notes.sorted())
+    }
+}

@@ -95,6 +95,41 @@ final class TrainerRunsTests: XCTestCase {
         XCTAssertEqual(later.skipped, ["later: no folder matches \(run.path)/nothing-* yet"])
     }
 
+    /// Trainer's save_total_limit deletes old checkpoints while a run goes on: the ones already
+    /// evaluated stay in the report, from the store.
+    func testEvaluatedCheckpointsWhoseFoldersWereDeletedStayInTheReport() throws {
+        let run = dir.appendingPathComponent("rotating")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        for s in [2, 4, 6] {
+            try FileManager.default.copyItem(at: Self.run("lora-r4").appendingPathComponent("checkpoint-\(s)"), to: run.appendingPathComponent("checkpoint-\(s)"))
+        }
+        let yaml = "  - {runs: \(run.path)/checkpoint-*, label: rot}"
+        let catalog = try TaskCatalog(directory: Fixtures.packageRoot.appendingPathComponent("tasks").path)
+        let e = try experiment(yaml, name: "rotating")
+        let store = try ResultsStore(path: e.storePath)
+        var options = RunOptions()
+        options.chunkSize = 2
+        try ExperimentRunner(experiment: e, catalog: catalog, store: store, options: options).run()
+        let before = try ExperimentSummary.build(e, catalog: catalog, store: store, toolVersion: "t", bootstrapResamples: 50)
+
+        try FileManager.default.removeItem(at: run.appendingPathComponent("checkpoint-2"))
+        try FileManager.default.removeItem(at: run.appendingPathComponent("checkpoint-4"))
+        try FileManager.default.copyItem(at: Self.run("lora-r4").appendingPathComponent("checkpoint-8"), to: run.appendingPathComponent("checkpoint-8"))
+        let later = try experiment(yaml, name: "rotating")
+        XCTAssertEqual(later.variants.map(\.label), ["rot-s6", "rot-s8"])
+        let after = try ExperimentSummary.build(later, catalog: catalog, store: store, toolVersion: "t", bootstrapResamples: 50)
+        XCTAssertEqual(after.rows.map(\.label), ["base", "rot-s2", "rot-s4", "rot-s6", "rot-s8"])
+        for label in ["rot-s2", "rot-s4"] {
+            let a = try XCTUnwrap(after.rows.first { $0.label == label }), b = try XCTUnwrap(before.rows.first { $0.label == label })
+            XCTAssertEqual(a.learning, b.learning)
+            XCTAssertEqual(a.tokens, b.tokens)
+            XCTAssertEqual(a.step, b.step)
+            XCTAssertEqual(a.run, "rot")
+            XCTAssertTrue(after.notes.contains("\(label): its folder is gone (deleted by save_total_limit?); shown from the store"), "\(after.notes)")
+        }
+        XCTAssertNil(after.rows.first { $0.label == "rot-s8" }?.learning)  // not evaluated yet
+    }
+
     /// Python's json writes an overflowed grad_norm as Infinity (or NaN): still a complete state.
     func testTrainerStateWithNonFiniteNumbers() throws {
         let run = dir.appendingPathComponent("inf")
