@@ -34,7 +34,9 @@ struct WatchRun {
     let say: (String) -> Void
 
     func run(_ w: WatchOptions, printer: @escaping (RunEvent) -> Void) throws {
-        signal(SIGINT) { _ in stopRequested = 1 }
+        // A second Ctrl-C does not wait for the unit in flight (a long chunk on a big model):
+        // each unit is one SQLite transaction, so the store stays consistent either way.
+        signal(SIGINT) { _ in if stopRequested != 0 { _exit(130) }; stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }  // Slurm's notice before it kills a job
         let watcher = RunWatcher(interval: w.interval ?? 60, untilStep: w.untilStep, sharded: shard != nil)
         var catalogs: [String: TaskCatalog] = [:]
