@@ -39,7 +39,7 @@ public struct RunGlob: Sendable, Equatable {
             throw TrainerRunError("\(a.folder) and \(b.folder) are both step \(a.step) of run '\(label)': make the pattern match one run")
         }
         let variants = try found.map { c -> Variant in
-            let method = try method ?? c.method
+            let method = method ?? c.method
             if method == .full && c.method != .full { throw TrainerRunError("\(c.folder): method full, but the folder holds a PEFT adapter (adapter_config.json)") }
             if method != .full && c.method == .full { throw TrainerRunError("\(c.folder): method \(method.rawValue), but the folder holds a full model (no adapter_config.json)") }
             var v = Variant(label: "\(label)-s\(c.step)", method: method, rank: rank ?? c.rank, step: c.step,
