@@ -36,6 +36,9 @@ public struct Variant: Sendable, Equatable {
     /// Where it is scored: the experiment's backend type unless the variant says otherwise.
     public var backendKind: BackendSettings.Kind = .native
     public var line: Int?
+    /// From a `runs:` glob (TrainerRuns): the run's label and the training loss at this step.
+    public var run: String?
+    public var trainingLoss: Double?
 
     /// Local weights to compute spectra from (a served variant may have none).
     public var hasLocalWeights: Bool { model != nil || adapter != nil }
@@ -70,6 +73,12 @@ public struct Experiment: Sendable {
     public var spectra: SpectraSettings
     public var variants: [Variant]
     public var backend = BackendSettings()
+    /// The `runs:` globs the variants were expanded from, and the folders skipped as incomplete.
+    public var runs: [RunGlob] = []
+    public var skipped: [String] = []
+    /// Shards split each checkpoint on its own (see ExperimentTasks.documents): set while
+    /// watching a run, where the number of checkpoints grows between rounds.
+    public var stableShardPlan = false
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
     static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend"]
@@ -86,6 +95,7 @@ public struct Experiment: Sendable {
 
     static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend"]
     static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
+    static let runKeys: Set<String> = ["label", "runs", "method", "rank", "tokens_per_step"]
 
     /// Some checkpoint is scored by a server.
     public var needsServer: Bool { backend.kind == .openai || variants.contains { $0.backendKind == .openai } }
@@ -235,13 +245,40 @@ public struct Experiment: Sendable {
         let backend = try top["backend"].map { try BackendSettings.parse($0, fail: fail) } ?? BackendSettings()
 
         guard let variantsNode = top["variants"] else { throw fail(root, "missing field 'variants' (the fine-tuned checkpoints)") }
-        guard case .sequence(let seq) = variantsNode, !seq.isEmpty else { throw fail(variantsNode, "variants: expected a non-empty list of {label:, method:, ...}") }
+        guard case .sequence(let seq) = variantsNode, !seq.isEmpty else { throw fail(variantsNode, "variants: expected a non-empty list of {label:, method:, ...} or {runs: GLOB, label:}") }
         var variants: [Variant] = []
+        var runs: [RunGlob] = [], skipped: [String] = []
         var labels: [String: Int] = ["base": 0]
         // Two checkpoints under one served name would be one model scored twice.
         var servedNames: [String: String] = backend.servedModel.map { [$0: "the base (backend.served_model)"] } ?? [:]
         for item in seq {
             guard case .mapping(let m) = item else { throw fail(item, "variants: each entry must be a mapping {label:, method:, ...}") }
+            if let runsNode = m["runs"] {
+                // A glob of training checkpoints (TrainerRuns): one variant per complete folder.
+                try checkKeys(m, runKeys, "a variant with runs:")
+                guard let label = try string(m, "label", "variant ") else { throw fail(item, "variant: missing field 'label' (the run's name; checkpoints become LABEL-sSTEP)") }
+                let where_ = "variant '\(label)': "
+                guard label != "base" else { throw fail(m["label"], "\(where_)the label 'base' is reserved for the base model") }
+                guard backend.kind == .native else { throw fail(runsNode, "\(where_)runs: are scored locally; they cannot be used with backend type openai") }
+                var method: FineTuneMethod? = nil
+                if let text = try string(m, "method", where_) {
+                    guard let parsed = FineTuneMethod(rawValue: text) else { throw fail(m["method"], "\(where_)method '\(text)' is not one of full, lora, qlora") }
+                    method = parsed
+                }
+                let glob = RunGlob(pattern: resolve(try string(m, "runs", where_)!), label: label, method: method,
+                                   rank: try int(m, "rank", where_, minimum: 1), tokensPerStep: try int(m, "tokens_per_step", where_, minimum: 1),
+                                   line: item.mark?.line)
+                let expansion: (variants: [Variant], skipped: [String])
+                do { expansion = try glob.expand() } catch { throw fail(runsNode, "\(where_)\(error)") }
+                for v in expansion.variants {
+                    if let previous = labels[v.label] { throw fail(m["label"], "\(where_)checkpoint label '\(v.label)' is already used (line \(previous))") }
+                    labels[v.label] = item.mark?.line ?? -1
+                }
+                variants += expansion.variants
+                runs.append(glob)
+                skipped += expansion.skipped
+                continue
+            }
             try checkKeys(m, variantKeys, "a variant")
             guard let label = try string(m, "label", "variant ") else { throw fail(item, "variant: missing field 'label'") }
             if let problem = Self.unsafeLabel(label) { throw fail(m["label"], "variant label '\(label)': \(problem)") }
@@ -302,7 +339,7 @@ public struct Experiment: Sendable {
         }
         return Experiment(file: file, name: name, base: base, output: output, targets: targetNodes.map(\.0),
                           probes: probeNodes?.map(\.0) ?? defaultProbes, limit: limit, numFewshot: fewshot,
-                          spectra: spectra, variants: variants, backend: backend)
+                          spectra: spectra, variants: variants, backend: backend, runs: runs, skipped: skipped)
     }
 
     /// Yams keeps Tag.name internal; compare the raw tag text.

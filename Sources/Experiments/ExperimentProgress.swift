@@ -30,14 +30,19 @@ public struct StoreProgress: Sendable {
         let store = try ResultsStore.existing(path: path)
         let runs = try store.runs()
         // A shard store: every run in it did the same part (a merged or whole-run store mixes).
-        let parts = runs.map { run -> String? in
-            guard run.status != "merged", let object = try? JSONSerialization.jsonObject(with: Data(run.options.utf8)) as? [String: Any] else { return nil }
-            return object["shard"] as? String
+        let options = runs.map { run -> [String: Any]? in
+            guard run.status != "merged" else { return nil }
+            return try? JSONSerialization.jsonObject(with: Data(run.options.utf8)) as? [String: Any]
         }
+        let parts = options.map { $0?["shard"] as? String }
         let shard = Set(parts).count == 1 ? parts.first!.flatMap { try? Shard(parsing: $0) } : nil
+        // A shard that watched a run split each checkpoint on its own (Experiment.stableShardPlan).
+        var e = e
+        e.stableShardPlan = shard != nil && options.last??["shard_plan"] as? String == "per_checkpoint"
         let checkpoints = Dictionary(uniqueKeysWithValues: try store.checkpoints().map { ($0.label, $0) })
         // Spectra tensors due per variant (from the checkpoints' headers).
-        let tensorCounts = shard.map { Experiment.spectraPlan(spectraUnits, shard: $0).mapValues(\.count) }
+        let tensorCounts = shard.map { e.stableShardPlan ? Experiment.stableSpectraPlan(spectraUnits, shard: $0).mapValues(\.count)
+                                                         : Experiment.spectraPlan(spectraUnits, shard: $0).mapValues(\.count) }
             ?? Dictionary(grouping: spectraUnits, by: \.label).mapValues(\.count)
         let labels = ["base"] + e.variants.map(\.label)
         var rows: [Row] = []

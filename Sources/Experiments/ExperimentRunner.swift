@@ -53,7 +53,7 @@ public final class ExperimentRunner {
         let runID = try store.beginRun(toolVersion: options.toolVersion, experiment: experiment.name, options: optionsJSON(shard: shard))
         do {
             try store.save(definition: try ExperimentDefinition(experiment, catalog: catalog))
-            let spectraParts = try shard.map { Experiment.spectraPlan(try experiment.spectraUnits(), shard: $0) }
+            let spectraParts = try shard.map { try experiment.spectraPlan(shard: $0) }
             // A shard fingerprints only the checkpoints it has work for (and the base, which
             // LoRA fingerprints and spectra keys need).
             var only: Set<String>? = nil
@@ -97,6 +97,7 @@ public final class ExperimentRunner {
                                 "variance": experiment.spectra.variance, "chunk_size": options.chunkSize, "file": experiment.file,
                                 "backend": experiment.backend.kind.rawValue]
         if let shard { o["shard"] = shard.description }
+        if shard != nil && experiment.stableShardPlan { o["shard_plan"] = "per_checkpoint" }  // `status` splits the same way
         if let f = experiment.numFewshot { o["num_fewshot"] = f }
         if let m = experiment.spectra.modules { o["modules"] = m }
         var limits: [String: Int] = experiment.limit.perTask

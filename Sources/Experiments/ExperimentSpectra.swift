@@ -51,6 +51,21 @@ extension Experiment {
         return units
     }
 
+    /// This experiment's spectra tensors of `shard`, by variant label: balanced on cost, or with
+    /// `stableShardPlan` by a hash of (label, tensor), which does not change as checkpoints are added.
+    public func spectraPlan(shard: Shard) throws -> [String: Set<String>] {
+        let units = try spectraUnits()
+        return stableShardPlan ? Self.stableSpectraPlan(units, shard: shard) : Self.spectraPlan(units, shard: shard)
+    }
+
+    public static func stableSpectraPlan(_ units: [SpectraUnit], shard: Shard) -> [String: Set<String>] {
+        var out: [String: Set<String>] = [:]
+        for u in units where Int(XXH64.hash(Array("\(u.label)|\(u.tensor)".utf8)) % UInt64(shard.count)) == shard.index - 1 {
+            out[u.label, default: []].insert(u.tensor)
+        }
+        return out
+    }
+
     /// The tensors of `shard`, by variant label (Shard.assign on the units' costs): the same in
     /// every shard, since every shard lists the same units.
     public static func spectraPlan(_ units: [SpectraUnit], shard: Shard) -> [String: Set<String>] {

@@ -6,9 +6,11 @@ import Reports
 /// errors, forgetting, paired tests against the base, spectra.
 public enum ExperimentSummary {
     public static func build(_ e: Experiment, catalog: TaskCatalog, store: ResultsStore, toolVersion: String,
-                             bootstrapResamples: Int = 10_000, seed: UInt64 = 20240605) throws -> ReportModel {
-        let checkpoints = Dictionary(uniqueKeysWithValues: try store.checkpoints().map { ($0.label, $0) })
-        var notes: [String] = []
+                             bootstrapResamples: Int = 10_000, seed: UInt64 = 20240605, trainingAxis: TrainingAxis? = nil) throws -> ReportModel {
+        let stored = try store.checkpoints()
+        let checkpoints = Dictionary(uniqueKeysWithValues: stored.map { ($0.label, $0) })
+        let (variants, vanished) = e.variantsWithVanishedCheckpoints(stored: stored)
+        var notes: [String] = vanished
         var targetMetrics: [String: String] = [:]
         for t in e.targets { targetMetrics[t] = TaskCatalog.displayName(try catalog.primaryMetric(t)) }
         var itemCounts: [String: Int] = [:]
@@ -28,10 +30,14 @@ public enum ExperimentSummary {
         struct Partial { var row: VariantRow; var fingerprint: String? }
         var partials: [Partial] = []
         let entries: [(label: String, method: String, rank: Int?, step: Int?, tokens: Int?, isBase: Bool)] =
-            [("base", "base", nil, nil, nil, true)] + e.variants.map { ($0.label, $0.method.rawValue, $0.rank, $0.step, $0.tokens, false) }
+            [("base", "base", nil, nil, nil, true)] + variants.map { ($0.label, $0.method.rawValue, $0.rank, $0.step, $0.tokens, false) }
+        let fromRuns = Dictionary(uniqueKeysWithValues: variants.map { ($0.label, $0) })
+        notes += e.skipped
         for entry in entries {
             var row = VariantRow(label: entry.label, method: entry.method, rank: entry.rank ?? checkpoints[entry.label]?.rank,
                                  step: entry.step, tokens: entry.tokens, isBase: entry.isBase, learning: nil, probeMean: nil, forgetting: nil)
+            row.run = fromRuns[entry.label]?.run
+            row.trainingLoss = fromRuns[entry.label]?.trainingLoss
             guard let cp = checkpoints[entry.label] else {
                 notes.append("\(entry.label): not evaluated yet (run `forgetlens run`).")
                 partials.append(Partial(row: row, fingerprint: nil))
@@ -103,6 +109,7 @@ public enum ExperimentSummary {
                                 targets: e.targets, targetMetrics: targetMetrics, probes: e.probes, itemCounts: itemCounts,
                                 fewshot: e.numFewshot ?? 0, rows: partials.map(\.row), spectra: spectra,
                                 bootstrapResamples: bootstrapResamples, notes: notes)
+        model.trainingAxis = trainingAxis
         model.markFrontier()
         return model
     }

@@ -12,9 +12,12 @@ extension Experiment {
     }
 
     /// Documents of `task` that checkpoint `checkpoint` (0 = base, i = variant i) scores: all
-    /// under the limit, or a shard's part of them.
+    /// under the limit, or a shard's part of them. With `stableShardPlan` each checkpoint is cut
+    /// into the N parts on its own, so a shard's part of a checkpoint does not move when
+    /// checkpoints are added (a watched run), at the price of every shard loading every model.
     public func documents(checkpoint: Int, task: String, shard: Shard?, catalog: TaskCatalog) throws -> Range<Int> {
         let n = try catalog.count(task, limit: limit.limit(for: task))
+        if stableShardPlan { return shard?.documents(checkpoint: 0, of: 1, documents: n) ?? 0..<n }
         return shard?.documents(checkpoint: checkpoint, of: variants.count + 1, documents: n) ?? 0..<n
     }
 }

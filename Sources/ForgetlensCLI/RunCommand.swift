@@ -36,6 +36,11 @@ struct RunCommand: ParsableCommand {
         run the N parts anywhere (a Slurm array: --shard $SLURM_ARRAY_TASK_ID/N with --array=1-N), then
         `forgetlens merge OUTPUT/results.sqlite OUTPUT/shards/*.sqlite` joins them and computes the aggregates.
 
+        --watch keeps evaluating the checkpoints of the file's `runs:` globs as a training run writes them (every
+        --interval seconds), refreshing OUTPUT/index.html after each; it stops on Ctrl-C (keeping everything
+        committed) or once every run reaches --until-step. With --shard, each checkpoint is split into the N parts
+        on its own while watching; merge once every shard has stopped at the same --until-step.
+
         With `backend: {type: openai, ...}` in the file, every checkpoint is scored by that server under its
         served_model name; --base-url overrides the file's base_url (e.g. a port chosen when the job starts).
         """
@@ -65,10 +70,13 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Hash every checkpoint again instead of trusting the fingerprints stored for files whose inode, size and times are unchanged.")
     var rehash = false
 
+    @OptionGroup var watchOptions: WatchOptions
+
     func validate() throws {
         if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError("\(error)") } }
         guard chunkSize > 0 else { throw ValidationError("--chunk-size must be positive.") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive.") }
+        try watchOptions.validate()
     }
 
     func run() throws {
@@ -94,7 +102,8 @@ struct RunCommand: ParsableCommand {
         var bar: ProgressBar? = nil
         func say(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
         if let part { say("shard \(part) of \(experiment.name) into \(storePath)") }
-        try runner.run(shard: part, server: server) { event in
+        for note in experiment.skipped where !watchOptions.watch { say(note) }
+        let printer: (RunEvent) -> Void = { event in
             switch event {
             case .fingerprinting(let label): say(server == nil ? "fingerprinting \(label)" : "connecting \(label)")
             case .served(let label, let description): say("  \(label): \(description)")
@@ -121,6 +130,11 @@ struct RunCommand: ParsableCommand {
                 say("  \(name) documents \(docs.lowerBound)..<\(docs.upperBound) (\(scored == 0 ? "all stored" : "\(scored) scored now"))")
             }
         }
+        if watchOptions.watch {
+            try WatchRun(file: file, store: store, options: options, shard: part, say: say).run(watchOptions, printer: printer)
+            return
+        }
+        try runner.run(shard: part, server: server, events: printer)
         if part != nil {
             print("Part \(shard!) in \(storePath). When every part is done: forgetlens merge \(experiment.storePath) "
                   + URL(fileURLWithPath: storePath).deletingLastPathComponent().path + "/*.sqlite")

@@ -27,6 +27,12 @@ public enum HTMLReport {
         html += "Lines join a method's checkpoints in training-step order; bars are ±1 standard error; the dashed line is the Pareto frontier "
         html += "(learning up, forgetting down); the star is the base model.</p>\n"
         html += "<h2>Summary</h2>\n" + summaryTable(model)
+        let curves = TrainingCurves.charts(model)
+        if !curves.isEmpty {
+            html += "<h2>Forgetting and learning during training</h2>\n<p class=\"note\">Against \(TrainingCurves.axis(model).title), one line per run "
+            html += "(or method and rank); the training loss is the last one trainer_state.json logged at or before each checkpoint's step.</p>\n"
+            html += "<div class=\"grid\">" + curves.map { "<div>\($0.render(width: 430, height: 300))</div>" }.joined(separator: "\n") + "</div>\n"
+        }
         html += "<h2>Forgetting per probe</h2>\n<div class=\"fig\">\(forgettingBars(model).render(width: 1100, height: 380))</div>\n"
         html += "<p class=\"note\">base accuracy − variant accuracy on each probe (positive = forgotten), ± standard error (independent; the paired tests are in the table below).</p>\n"
         html += "<h2>Paired significance against the base</h2>\n" + significanceTable(model)
@@ -185,10 +191,11 @@ public enum HTMLReport {
     // MARK: tables
 
     static func summaryTable(_ model: ReportModel) -> String {
-        var out = "<table><tr>" + SummaryTable.header.enumerated().map { "<th class=\"\($0.offset < 2 || $0.offset == 7 ? "l" : "")\">\(SVG.escape($0.element))</th>" }.joined() + "</tr>\n"
+        let extra = SummaryTable.trainingColumns(model)
+        var out = "<table><tr>" + (SummaryTable.header + extra.header).enumerated().map { "<th class=\"\($0.offset < 2 || $0.offset == 7 ? "l" : "")\">\(SVG.escape($0.element))</th>" }.joined() + "</tr>\n"
         for r in model.rows {
             let cls = r.isBase ? "base" : (r.onFrontier ? "frontier" : "")
-            out += "<tr class=\"\(cls)\">" + SummaryTable.cells(r, probes: model.probes).enumerated().map {
+            out += "<tr class=\"\(cls)\">" + (SummaryTable.cells(r, probes: model.probes) + extra.cells(r)).enumerated().map {
                 "<td class=\"\($0.offset < 2 || $0.offset == 7 ? "l" : "")\">\(SVG.escape($0.element))</td>"
             }.joined() + "</tr>\n"
         }

@@ -33,6 +33,9 @@ public struct VariantRow: Codable, Sendable {
     public var mcnemar: [String: McNemarSummary]
     public var bootstrap: BootstrapResult?
     public var onFrontier = false
+    /// The training run a checkpoint came from (a `runs:` glob) and its logged training loss.
+    public var run: String?
+    public var trainingLoss: Double?
 
     public init(label: String, method: String, rank: Int? = nil, step: Int? = nil, tokens: Int? = nil, isBase: Bool,
                 learning: Estimate?, probeMean: Estimate?, forgetting: Estimate?,
@@ -100,6 +103,8 @@ public struct ReportModel: Codable, Sendable {
     public var spectra: [SpectrumSummary]
     public var bootstrapResamples: Int
     public var notes: [String]
+    /// The x-axis of the training curves (nil: TrainingAxis.preferred(rows)).
+    public var trainingAxis: TrainingAxis?
 
     public init(name: String, base: String, generated: String, toolVersion: String, targets: [String], targetMetrics: [String: String],
                 probes: [String], itemCounts: [String: Int], fewshot: Int, rows: [VariantRow], spectra: [SpectrumSummary],

@@ -22,14 +22,27 @@ public enum SummaryTable {
         out += "Base: `\(model.base)`. Targets (learning): \(model.targets.map { "\($0) (\(model.targetMetrics[$0] ?? "?"))" }.joined(separator: ", ")). "
         out += "Probes (forgetting, acc): \(model.probes.joined(separator: ", ")). \(model.fewshot)-shot.\n"
         out += "Items per task: \(model.itemCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")).\n\n"
-        out += row(header) + "\n" + row(header.map { _ in "---" }) + "\n"
-        for r in model.rows { out += row(cells(r, probes: model.probes)) + "\n" }
+        let extra = trainingColumns(model)
+        out += row(header + extra.header) + "\n" + row((header + extra.header).map { _ in "---" }) + "\n"
+        for r in model.rows { out += row(cells(r, probes: model.probes) + extra.cells(r)) + "\n" }
         out += "\nforgetting = base probe mean - variant probe mean; ± is one standard error (of a mean of k per-task means: sqrt(sum se^2)/k). "
         out += "Paired tests against the base on the same items: McNemar exact (binomial) per probe on acc; paired bootstrap "
         out += "(\(model.bootstrapResamples) resamples, seeded) of the probe-mean difference. Frontier: not dominated on (learning max, forgetting min).\n"
         for n in model.notes { out += "\n- \(n)" }
         if !model.notes.isEmpty { out += "\n" }
         return out
+    }
+
+    /// "tokens" and "train loss" after the standard columns, each only when some row has it and
+    /// the report shows training curves (TrainingCurves.shown), so experiments written before
+    /// keep the table they had.
+    public static func trainingColumns(_ model: ReportModel) -> (header: [String], cells: (VariantRow) -> [String]) {
+        let shown = TrainingCurves.shown(model)
+        let tokens = shown && model.rows.contains { $0.tokens != nil }, loss = shown && model.rows.contains { $0.trainingLoss != nil }
+        let header = (tokens ? ["tokens"] : []) + (loss ? ["train loss"] : [])
+        return (header, { r in
+            (tokens ? [r.tokens.map(String.init) ?? ""] : []) + (loss ? [r.trainingLoss.map { String(format: "%.4f", $0) } ?? ""] : [])
+        })
     }
 
     /// RFC 4180 field quoting.

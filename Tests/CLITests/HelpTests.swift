@@ -11,7 +11,7 @@ final class HelpTests: XCTestCase {
         XCTAssertEqual(root.status, 0, root.stderr)
         XCTAssertTrue(root.stdout.contains("SUBCOMMANDS"), root.stdout)
         XCTAssertFalse(root.stderr.contains("error"), root.stderr)
-        let commands = ["spectra", "tokenize", "logprobs", "eval", "tasks", "run", "merge", "status", "report", "pareto", "export"]
+        let commands = ["spectra", "tokenize", "logprobs", "eval", "tasks", "run", "merge", "status", "report", "pareto", "export", "import"]
         for c in commands { XCTAssertTrue(root.stdout.contains(c), "\(c) missing from the overview") }
         for c in commands {
             let r = try CommandRunner.run([c, "--help"])
@@ -19,7 +19,8 @@ final class HelpTests: XCTestCase {
             XCTAssertTrue(r.stdout.contains("USAGE: forgetlens \(c)"), "\(c): \(r.stdout)")
             XCTAssertTrue(r.stderr.isEmpty, "\(c): \(r.stderr)")
         }
-        XCTAssertTrue(try CommandRunner.run(["run", "--help"]).stdout.contains("--shard"))
+        let runHelp = try CommandRunner.run(["run", "--help"]).stdout
+        for flag in ["--shard", "--watch", "--interval", "--until-step"] { XCTAssertTrue(runHelp.contains(flag), flag) }
         let version = try CommandRunner.run(["--version"])
         XCTAssertEqual(version.status, 0)
         XCTAssertEqual(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "0.2.0")
