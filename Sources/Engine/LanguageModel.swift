@@ -47,7 +47,12 @@ public final class LanguageModel: @unchecked Sendable {
             self.quantization = QuantizationSettings(type: saved.type, doubleQuant: saved.doubleQuant, blocksize: 64,
                                                      computeDType: computeDType ?? saved.computeDType, skipModules: saved.skipModules)
         } else {
-            if let quantization { try quantization.validate() }
+            if let quantization {
+                try quantization.validate()
+                guard model.config.architecture.isLlamaFamily else {
+                    throw EngineError("--quantize: 4-bit weights are supported for llama, mistral and qwen2 models, not \(model.config.architecture.rawValue)")
+                }
+            }
             self.quantization = quantization
         }
         let loader = WeightLoader(store: model.tensors, config: model.config, adapter: adapter, mode: mode,
