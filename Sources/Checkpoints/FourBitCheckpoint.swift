@@ -41,6 +41,13 @@ public struct QuantizationSettings: Sendable, Equatable, Codable {
             + (skipModules.isEmpty ? "" : "/skip=\(skipModules.sorted().joined(separator: ","))")
     }
 
+    /// A checkpoint's content fingerprint extended with the 4-bit form it runs in, so stored
+    /// results of an NF4 run never answer a 16-bit one or the reverse.
+    public static func fingerprint(_ base: String, _ quantization: QuantizationSettings?) -> String {
+        guard let quantization else { return base }
+        return base + "+q4:" + quantization.descriptor
+    }
+
     /// transformers' rule for modules_to_not_convert: the module itself or any module under it.
     public func skips(module: String) -> Bool {
         skipModules.contains { key in module == key || module.hasSuffix("." + key) || module.contains(key + ".") }
