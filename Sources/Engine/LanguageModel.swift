@@ -55,6 +55,8 @@ public final class LanguageModel: @unchecked Sendable {
             }
             self.quantization = quantization
         }
+        try MemoryEstimate.check(model: model, quantization: saved == nil ? quantization : nil, adapter: adapter, mode: mode,
+                                 saved: saved != nil)
         let loader = WeightLoader(store: model.tensors, config: model.config, adapter: adapter, mode: mode,
                                   quantization: saved == nil ? quantization : nil,
                                   savedCompute: computeDType ?? saved?.computeDType ?? .f32)

@@ -167,3 +167,33 @@ final class QuantizedModelTests: XCTestCase {
         }, contains: [w + ".quant_map", "code table"])
     }
 }
+
+/// The memory check before loading (issue 11).
+final class MemoryEstimateTests: XCTestCase {
+    func testEstimateFollowsTheStoredForm() throws {
+        let f32 = try ModelDirectory(path: Fixtures.model("llama-tiny"))
+        let bf16 = try ModelDirectory(path: Fixtures.model("llama-tiny-ft-bf16"))
+        let e32 = MemoryEstimate.of(model: f32, quantization: nil)
+        let e16 = MemoryEstimate.of(model: bf16, quantization: nil)
+        let eq = MemoryEstimate.of(model: f32, quantization: .qlora)
+        let saved = MemoryEstimate.of(model: try ModelDirectory(path: Fixtures.model("llama-tiny-nf4-dq")), quantization: nil)
+        let params = f32.tensors.names.reduce(0) { $0 + f32.tensors.info($1)!.elementCount }
+        XCTAssertEqual(e32.weights, 4 * params)
+        XCTAssertEqual(e16.weights, 2 * params)
+        XCTAssertLessThan(eq.weights, e32.weights)
+        XCTAssertLessThan(abs(saved.weights - eq.weights), eq.weights / 10)
+    }
+
+    func testTooLittleMemoryIsRefusedWithAnOptionThatFits() throws {
+        let model = try ModelDirectory(path: Fixtures.model("llama-tiny"))
+        let full = MemoryEstimate.of(model: model, quantization: nil)
+        let nf4 = MemoryEstimate.of(model: model, quantization: .qlora, mode: .unmerged)
+        setenv("FORGETLENS_MEMORY_AVAILABLE", "\((full.total + nf4.total) / 2)", 1)
+        defer { unsetenv("FORGETLENS_MEMORY_AVAILABLE") }
+        XCTAssertThrowsError(try LanguageModel(model: model)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("needs about") && text.contains("available") && text.contains("--quantize nf4 --double-quant"), text)
+        }
+        XCTAssertNoThrow(try LanguageModel(model: model, quantization: .qlora))
+    }
+}
