@@ -1,3 +1,4 @@
+import Checkpoints
 import Evaluation
 import Foundation
 import Yams
@@ -36,6 +37,10 @@ public struct Variant: Sendable, Equatable {
     /// Where it is scored: the experiment's backend type unless the variant says otherwise.
     public var backendKind: BackendSettings.Kind = .native
     public var line: Int?
+    /// The 4-bit form its base runs in (its own quantization:, the file's, or QLoRA's default).
+    public var quantization: QuantizationSettings?
+    /// quantization is QLoRA's default because the file gave none.
+    public var quantizationDefaulted = false
 
     /// Local weights to compute spectra from (a served variant may have none).
     public var hasLocalWeights: Bool { model != nil || adapter != nil }
@@ -70,10 +75,12 @@ public struct Experiment: Sendable {
     public var spectra: SpectraSettings
     public var variants: [Variant]
     public var backend = BackendSettings()
+    /// The file's top-level quantization: (every native adapter variant without its own).
+    public var quantization: QuantizationSettings?
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
-    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend"]
-    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend"]
+    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend", "quantization"]
+    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend", "quantization"]
     static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
 
     /// Some checkpoint is scored by a server.
@@ -217,6 +224,7 @@ public struct Experiment: Sendable {
         }
 
         let backend = try top["backend"].map { try BackendSettings.parse($0, fail: fail) } ?? BackendSettings()
+        let topQuantization = try top["quantization"].map { try parseQuantization($0, where: "", fail: fail) }
 
         guard let variantsNode = top["variants"] else { throw fail(root, "missing field 'variants' (the fine-tuned checkpoints)") }
         guard case .sequence(let seq) = variantsNode, !seq.isEmpty else { throw fail(variantsNode, "variants: expected a non-empty list of {label:, method:, ...}") }
@@ -281,11 +289,25 @@ public struct Experiment: Sendable {
                 v.adapter = resolve(adapter)
                 try directoryMustExist(v.adapter!, m["adapter"], "\(where_)adapter")
             }
+            if let q = m["quantization"] {
+                guard method != .full else { throw fail(q, "\(where_)quantization applies to the base of lora/qlora variants, not to a full fine-tune") }
+                v.quantization = try parseQuantization(q, where: where_, fail: fail)
+            } else if method != .full {
+                v.quantization = topQuantization
+            }
+            if method == .qlora && v.quantization == nil && !served {
+                v.quantization = .qlora
+                v.quantizationDefaulted = true
+            }
+            if served && v.quantization != nil && m["quantization"] != nil {
+                throw fail(m["quantization"], "\(where_)quantization is for natively scored variants (the server decides how it runs the model)")
+            }
+            if served { v.quantization = nil }
             variants.append(v)
         }
         return Experiment(file: file, name: name, base: base, output: output, targets: targetNodes.map(\.0),
                           probes: probeNodes?.map(\.0) ?? defaultProbes, limit: limit, numFewshot: fewshot,
-                          spectra: spectra, variants: variants, backend: backend)
+                          spectra: spectra, variants: variants, backend: backend, quantization: topQuantization)
     }
 
     /// Yams keeps Tag.name internal; compare the raw tag text.
