@@ -129,30 +129,47 @@ public struct FourBitTensor: Sendable, Equatable {
     public func dequantize(start: Int, count n: Int, scales: UnsafePointer<Float>, compute: DType = .f32,
                            into out: UnsafeMutablePointer<Float>) {
         precondition(start >= 0 && start + n <= count, "dequantize range outside tensor")
-        let code = type.code
+        if n == 0 { return }
         let roundStored = dtype == .f32 ? nil : dtype
         let roundCompute = compute == .f32 || compute == roundStored ? nil : compute
-        code.withUnsafeBufferPointer { c in
+        // Per block, the 16 values its codes can take, computed with the same float32 product and
+        // roundings as element by element; then every element is one table lookup.
+        var table = [Float](repeating: 0, count: 16)
+        let code = type.code
+        table.withUnsafeMutableBufferPointer { tb in
+            let t = tb.baseAddress!
             packed.withUnsafeBufferPointer { p in
+                let bytes = p.baseAddress!
                 var i = start
                 var o = 0
-                while o < n {
-                    // a run inside one block
+                let end = start + n
+                while i < end {
                     let block = i / blocksize
-                    let end = Swift.min(start + n, (block + 1) * blocksize)
+                    let stop = Swift.min(end, (block + 1) * blocksize)
                     let s = scales[block]
-                    while i < end {
-                        let byte = p[i >> 1]
-                        let nibble = (i & 1) == 0 ? byte >> 4 : byte & 0x0F
-                        out[o] = c[Int(nibble)] * s
+                    for j in 0..<16 { t[j] = code[j] * s }
+                    if let roundStored { FloatRounding.round(t, count: 16, to: roundStored) }
+                    if let roundCompute { FloatRounding.round(t, count: 16, to: roundCompute) }
+                    if i & 1 == 1 {
+                        out[o] = t[Int(bytes[i >> 1] & 0x0F)]
+                        i += 1
+                        o += 1
+                    }
+                    while i + 1 < stop {
+                        let byte = bytes[i >> 1]
+                        out[o] = t[Int(byte >> 4)]
+                        out[o + 1] = t[Int(byte & 0x0F)]
+                        i += 2
+                        o += 2
+                    }
+                    if i < stop {
+                        out[o] = t[Int(bytes[i >> 1] >> 4)]
                         i += 1
                         o += 1
                     }
                 }
             }
         }
-        if let roundStored { FloatRounding.round(out, count: n, to: roundStored) }
-        if let roundCompute { FloatRounding.round(out, count: n, to: roundCompute) }
     }
 
     /// The whole tensor dequantized (float32 values of the compute dtype).
