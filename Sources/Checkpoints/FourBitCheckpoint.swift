@@ -117,6 +117,13 @@ public enum FourBitCheckpoint {
         return name.contains(statePrefix)
     }
 
+    /// The blocksize of the first quantized weight of `store` (transformers uses one for all).
+    public static func blocksize(in store: TensorStore) -> Int? {
+        guard let state = store.names.first(where: { $0.contains(statePrefix) }) else { return nil }
+        let weight = String(state[..<state.range(of: statePrefix)!.lowerBound])
+        return try? stateJSON(weight, store: store).blocksize
+    }
+
     /// The shape the quantized weight had ([out, in]), from its quant_state; nil if not quantized.
     public static func logicalShape(_ weight: String, in store: TensorStore) -> [Int]? {
         guard stateTensor(weight, in: store) != nil else { return nil }

@@ -17,7 +17,7 @@ struct GPT2: DecoderLayer {
         let n = batch.rows, dim = config.hiddenSize
         ln1(x, into: scratch.normed.pointer, rows: n, dim: dim)
         qkv.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.qkv.pointer, ldy: 3 * dim, workspace: scratch.linear)
-        attention(qkv: scratch.qkv.pointer, ld: 3 * dim, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: dim)
+        attention(qkv: scratch.qkv.pointer, ld: 3 * dim, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: dim, workspace: scratch.linear)
         proj.apply(scratch.attention.pointer, ldx: dim, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
         ln2(x, into: scratch.normed.pointer, rows: n, dim: dim)
         let width = config.intermediateSize

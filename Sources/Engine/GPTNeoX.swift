@@ -22,7 +22,7 @@ struct GPTNeoX: DecoderLayer {
         batch.positions.withUnsafeBufferPointer { pos in
             rotary.apply(scratch.qkv.pointer, ld: ld, rows: n, heads: 2 * h, headDim: d, positions: pos.baseAddress!)
         }
-        attention(qkv: scratch.qkv.pointer, ld: ld, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: h * d)
+        attention(qkv: scratch.qkv.pointer, ld: ld, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: h * d, workspace: scratch.linear)
         if config.useParallelResidual {
             // x + attn(ln1(x)) + mlp(ln2(x)): both norms read the block's input.
             postNorm(x, into: scratch.normed.pointer, rows: n, dim: dim)

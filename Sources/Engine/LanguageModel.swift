@@ -44,7 +44,8 @@ public final class LanguageModel: @unchecked Sendable {
             if quantization != nil {
                 throw EngineError("\(model.path) is already a 4-bit checkpoint (\(saved.type.rawValue)); --quantize is for 16/32-bit checkpoints")
             }
-            self.quantization = QuantizationSettings(type: saved.type, doubleQuant: saved.doubleQuant, blocksize: 64,
+            self.quantization = QuantizationSettings(type: saved.type, doubleQuant: saved.doubleQuant,
+                                                     blocksize: FourBitCheckpoint.blocksize(in: model.tensors) ?? 64,
                                                      computeDType: computeDType ?? saved.computeDType, skipModules: saved.skipModules)
         } else {
             if let quantization {

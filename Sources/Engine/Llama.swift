@@ -25,7 +25,7 @@ struct Llama: DecoderLayer {
             rotary.apply(scratch.qkv.pointer, ld: ld, rows: n, heads: h, headDim: d, positions: pos.baseAddress!)
             rotary.apply(scratch.qkv.pointer + h * d, ld: ld, rows: n, heads: kvh, headDim: d, positions: pos.baseAddress!)
         }
-        attention(qkv: scratch.qkv.pointer, ld: ld, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: h * d)
+        attention(qkv: scratch.qkv.pointer, ld: ld, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: h * d, workspace: scratch.linear)
         output.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
         postNorm(x, into: scratch.normed.pointer, rows: n, dim: dim)
         let width = config.intermediateSize

@@ -79,14 +79,21 @@ enum WeightStorage: @unchecked Sendable {
     }
 }
 
-/// Reusable float32 tiles for converting weights before a GEMM, and the LoRA intermediate; one
-/// per forward call (kept in Scratch), so concurrent callers never share one.
+/// Reusable float32 tiles for converting weights before a GEMM, the LoRA intermediate and the
+/// attention scores; one per forward call (kept in Scratch), so concurrent callers never share one.
 final class LinearWorkspace {
     /// Floats per weight tile: 1 MiB keeps a tile in L2 while OpenBLAS still gets wide GEMMs.
     static let tileElements = 1 << 18
     private(set) var tile = FloatBuffer(count: 0, zeroed: false)
     private(set) var scales = FloatBuffer(count: 0, zeroed: false)
     private(set) var lora = FloatBuffer(count: 0, zeroed: false)
+    /// Attention scores of one segment and head.
+    private(set) var scores = FloatBuffer(count: 0, zeroed: false)
+
+    func scoreBuffer(_ n: Int) -> FloatBuffer {
+        if scores.count < n { scores = FloatBuffer(count: n, zeroed: false) }
+        return scores
+    }
 
     func tileBuffer(_ n: Int) -> FloatBuffer {
         if tile.count < n { tile = FloatBuffer(count: n, zeroed: false) }

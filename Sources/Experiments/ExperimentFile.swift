@@ -225,6 +225,9 @@ public struct Experiment: Sendable {
 
         let backend = try top["backend"].map { try BackendSettings.parse($0, fail: fail) } ?? BackendSettings()
         let topQuantization = try top["quantization"].map { try parseQuantization($0, where: "", fail: fail) }
+        // a base saved in 4 bits is already what QLoRA adapters were trained on
+        let baseIsFourBit = (try? SavedQuantizationConfig.load(configPath: base + "/config.json")) != nil
+        if baseIsFourBit, let q = top["quantization"] { throw fail(q, "quantization: the base is already a 4-bit checkpoint") }
 
         guard let variantsNode = top["variants"] else { throw fail(root, "missing field 'variants' (the fine-tuned checkpoints)") }
         guard case .sequence(let seq) = variantsNode, !seq.isEmpty else { throw fail(variantsNode, "variants: expected a non-empty list of {label:, method:, ...}") }
@@ -295,7 +298,8 @@ public struct Experiment: Sendable {
             } else if method != .full {
                 v.quantization = topQuantization
             }
-            if method == .qlora && v.quantization == nil && !served {
+            if baseIsFourBit, let q = m["quantization"] { throw fail(q, "\(where_)quantization: the base is already a 4-bit checkpoint") }
+            if method == .qlora && v.quantization == nil && !served && !baseIsFourBit {
                 v.quantization = .qlora
                 v.quantizationDefaulted = true
             }

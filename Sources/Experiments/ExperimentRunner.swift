@@ -125,7 +125,10 @@ public final class ExperimentRunner {
             } else if let q = c.quantization {
                 b = try NativeBackend.load(model: c.model, adapter: c.adapter, quantization: q, threads: opts.threads, batchSize: opts.batchSize)
             } else {
-                b = try NativeBackend.load(model: c.model, adapter: c.adapter, unmerged: false, threads: opts.threads, batchSize: opts.batchSize)
+                // an adapter on a saved 4-bit base cannot be merged: it runs unmerged, as PEFT runs it
+                let fourBitBase = (try? SavedQuantizationConfig.load(configPath: c.model + "/config.json")) ?? nil
+                b = try NativeBackend.load(model: c.model, adapter: c.adapter, unmerged: fourBitBase != nil && c.adapter != nil,
+                                           threads: opts.threads, batchSize: opts.batchSize)
             }
             loaded = b
             return b

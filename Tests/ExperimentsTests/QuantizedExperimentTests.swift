@@ -71,6 +71,49 @@ final class QuantizedExperimentTests: XCTestCase {
         XCTAssertTrue(report.notes.contains { $0.hasPrefix("qlora-fp4: forgetting") && $0.contains("base-fp4-b128-fp16") }, "\(report.notes)")
     }
 
+    func testSavedFourBitBaseEqualsQuantizingAtLoad() throws {
+        // the same QLoRA model two ways: a base saved by transformers in NF4, and the 32-bit
+        // base quantized at load (the qlora default): identical item log-likelihoods
+        let catalog = try TaskCatalog(directory: tasksDirectory)
+        let quantized = try Experiment.load(path: try write("""
+        variants:
+          - {label: q, method: qlora, adapter: \(Fixtures.model("lora-llama-r8"))}
+        """), knownTasks: catalog.names)
+        let storeA = try ResultsStore(path: quantized.storePath)
+        try ExperimentRunner(experiment: quantized, catalog: catalog, store: storeA).run()
+
+        let savedFile = dir.appendingPathComponent("saved.yaml")
+        try """
+        name: saved
+        base: \(Fixtures.model("llama-tiny-nf4-dq"))
+        output: \(dir.appendingPathComponent("out-saved").path)
+        targets: [basic_arithmetic]
+        probes: [hellaswag, arc_challenge]
+        limit: 4
+        num_fewshot: 0
+        spectra: {enabled: false}
+        variants:
+          - {label: q, method: qlora, adapter: \(Fixtures.model("lora-llama-r8"))}
+        """.write(to: savedFile, atomically: false, encoding: .utf8)
+        let saved = try Experiment.load(path: savedFile.path, knownTasks: catalog.names)
+        XCTAssertNil(saved.variants[0].quantization)
+        XCTAssertTrue(saved.quantizedBases.isEmpty)
+        let storeB = try ResultsStore(path: saved.storePath)
+        try ExperimentRunner(experiment: saved, catalog: catalog, store: storeB).run()
+
+        for (label, other) in [("q", "q"), ("base-nf4-dq-b64-bf16", "base")] {
+            let a = try storeA.checkpoints().first { $0.label == label }!, b = try storeB.checkpoints().first { $0.label == other }!
+            for task in ["hellaswag", "basic_arithmetic"] {
+                let la = try storeA.items(try quantized.taskKey(a.fingerprint, task, catalog: catalog)).sorted { $0.key < $1.key }
+                    .flatMap { $0.value.outcomes?.map(\.loglikelihood) ?? [] }
+                let lb = try storeB.items(try saved.taskKey(b.fingerprint, task, catalog: catalog)).sorted { $0.key < $1.key }
+                    .flatMap { $0.value.outcomes?.map(\.loglikelihood) ?? [] }
+                XCTAssertFalse(la.isEmpty)
+                XCTAssertEqual(la, lb, "\(label) \(task)")
+            }
+        }
+    }
+
     func testBadQuantizationIsReportedWithItsLine() throws {
         let catalog = try TaskCatalog(directory: tasksDirectory)
         let cases: [(String, String)] = [
