@@ -72,7 +72,8 @@ extension ExperimentSummary {
                                   adapter: BootstrapResult?) -> String {
         func show(_ b: BootstrapResult?) -> String {
             guard let b else { return "n/a" }
-            return String(format: "%+.4f (95%% CI %+.4f..%+.4f, p = %.3g)", -b.difference, -b.high, -b.low, b.pValue)
+            // forgetting is base - variant: the negated difference (+ 0 turns -0 into 0)
+            return String(format: "%+.4f (95%% CI %+.4f..%+.4f, p = %.3g)", -b.difference + 0, -b.high + 0, -b.low + 0, b.pValue)
         }
         let t = total.map { String(format: "%.4f", $0.value) } ?? "n/a"
         return "\(variant): forgetting \(t) = quantization \(show(quantization)) [\(quantizedBase) vs base] + adapter \(show(adapter)) [\(variant) vs \(quantizedBase)] (probe accuracy, paired bootstrap)."
