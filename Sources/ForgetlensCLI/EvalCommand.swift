@@ -154,6 +154,11 @@ struct EvalCommand: ParsableCommand {
         let lm = try LanguageModel(model: modelDir, adapter: lora, mode: unmerged ? .unmerged : .merged, threads: threads,
                                    quantization: quantization.settings, computeDType: quantization.computeOverride)
         config["quantization"] = lm.quantization.map { .string($0.descriptor) } ?? .null
+        if let q = lm.quantization, case .string(let args) = config["model_args"] ?? .null {
+            // as lm-eval's HF model would be told to load it
+            let dtypes: [DType: String] = [.bf16: "bfloat16", .f16: "float16", .f32: "float32"]
+            config["model_args"] = .string(args + ",load_in_4bit=True,bnb_4bit_quant_type=\(q.type.rawValue),bnb_4bit_use_double_quant=\(q.doubleQuant ? "True" : "False"),bnb_4bit_compute_dtype=\(dtypes[q.computeDType] ?? "float32")")
+        }
         config["model_fingerprint"] = .string(QuantizationSettings.fingerprint(try Fingerprint.of(model: modelDir), lm.quantization))
         config["adapter_fingerprint"] = try lora.map { .string(try Fingerprint.of(adapter: $0)) } ?? .null
         config["batch_size"] = .int(batchSize)

@@ -54,5 +54,6 @@ final class QuantizeCommandTests: XCTestCase {
         let config = results["config"] as! [String: Any]
         XCTAssertEqual(config["quantization"] as? String, "nf4+dq/b64/bf16")
         XCTAssertTrue((config["model_fingerprint"] as! String).hasSuffix("+q4:nf4+dq/b64/bf16"), "\(config)")
+        XCTAssertTrue((config["model_args"] as! String).hasSuffix(",load_in_4bit=True,bnb_4bit_quant_type=nf4,bnb_4bit_use_double_quant=True,bnb_4bit_compute_dtype=bfloat16"), "\(config)")
     }
 }
