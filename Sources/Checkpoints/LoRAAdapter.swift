@@ -133,10 +133,11 @@ public final class LoRAAdapter: @unchecked Sendable {
             }
             let (r, alpha) = config.rankAndAlpha(module: module)
             let aInfo = try tensors.require(aName), bInfo = try tensors.require(bName)
-            let baseInfo = try base.require(baseTensor)
-            guard aInfo.rank == 2, bInfo.rank == 2, baseInfo.rank == 2 else {
+            // a 4-bit base keeps its weight packed; its quant_state says the [out, in] shape
+            let baseShape = try FourBitCheckpoint.logicalShape(baseTensor, in: base) ?? base.require(baseTensor).shape
+            guard aInfo.rank == 2, bInfo.rank == 2, baseShape.count == 2 else {
                 throw CheckpointError(file: tensors.location, field: aName,
-                                      "LoRA on a \(baseInfo.rank)-D weight (\(baseTensor)) is not supported; only linear and embedding layers")
+                                      "LoRA on a \(baseShape.count)-D weight (\(baseTensor)) is not supported; only linear and embedding layers")
             }
             guard aInfo.shape[0] == r, bInfo.shape[1] == r else {
                 throw CheckpointError(file: config.path, field: "r",
@@ -145,9 +146,9 @@ public final class LoRAAdapter: @unchecked Sendable {
             let transposed = isEmbedding || config.fanInFanOut
             let out = bInfo.shape[0], inner = aInfo.shape[1]
             let expected = transposed ? [inner, out] : [out, inner]
-            guard baseInfo.shape == expected else {
+            guard baseShape == expected else {
                 throw CheckpointError(file: tensors.location, field: aName,
-                                      "B A has shape [\(out), \(inner)]\(transposed ? " (stored transposed)" : "") but base tensor \(baseTensor) in \(base.location) is \(baseInfo.shape): adapter for another model?")
+                                      "B A has shape [\(out), \(inner)]\(transposed ? " (stored transposed)" : "") but base tensor \(baseTensor) in \(base.location) is \(baseShape): adapter for another model?")
             }
             if parts["lora_magnitude_vector."] != nil || parts["lora_magnitude_vector.weight"] != nil, !config.useDoRA {
                 throw CheckpointError(file: config.path, field: "use_dora", "false, but the adapter holds DoRA magnitude vectors")

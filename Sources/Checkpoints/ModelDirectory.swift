@@ -22,6 +22,11 @@ public final class ModelDirectory: @unchecked Sendable {
         self.tensors = try TensorStore.open(path)
     }
 
+    /// config.json's bitsandbytes quantization_config, when this is a saved 4-bit checkpoint.
+    public func savedQuantization() throws -> SavedQuantizationConfig? {
+        try SavedQuantizationConfig.load(configPath: URL(fileURLWithPath: path).appendingPathComponent("config.json").path)
+    }
+
     /// tokenizer.json next to the weights, if present.
     public var tokenizerPath: String? {
         let p = URL(fileURLWithPath: path).appendingPathComponent("tokenizer.json").path

@@ -16,7 +16,7 @@ struct Attention: Sendable {
     /// dimension ld (rotary already applied). Appends k, v to the caches and writes the
     /// attention output [rows, heads*headDim] to `out` (leading dimension ldOut).
     func callAsFunction(qkv: UnsafePointer<Float>, ld: Int, batch: Batch, layer: Int,
-                        out: UnsafeMutablePointer<Float>, ldOut: Int) {
+                        out: UnsafeMutablePointer<Float>, ldOut: Int, workspace: LinearWorkspace? = nil) {
         let d = headDim
         let kOffset = heads * d, vOffset = kOffset + kvHeads * d
         let group = heads / kvHeads
@@ -34,7 +34,7 @@ struct Attention: Sendable {
             let end = p0 + seg.rows // keys [lo, end)
             let lo = window.map { Swift.max(0, p0 - $0 + 1) } ?? 0
             let tk = end - lo
-            let scores = FloatBuffer(count: seg.rows * tk, zeroed: false)
+            let scores = workspace?.scoreBuffer(seg.rows * tk) ?? FloatBuffer(count: seg.rows * tk, zeroed: false)
             for h in 0..<heads {
                 let kvh = h / group
                 let q = qkv + seg.rowStart * ld + h * d

@@ -16,14 +16,14 @@ struct GPT2: DecoderLayer {
     func forward(_ x: UnsafeMutablePointer<Float>, batch: Batch, layer: Int, scratch: Scratch) {
         let n = batch.rows, dim = config.hiddenSize
         ln1(x, into: scratch.normed.pointer, rows: n, dim: dim)
-        qkv.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.qkv.pointer, ldy: 3 * dim)
-        attention(qkv: scratch.qkv.pointer, ld: 3 * dim, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: dim)
-        proj.apply(scratch.attention.pointer, ldx: dim, rows: n, into: x, ldy: dim, accumulate: true)
+        qkv.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.qkv.pointer, ldy: 3 * dim, workspace: scratch.linear)
+        attention(qkv: scratch.qkv.pointer, ld: 3 * dim, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: dim, workspace: scratch.linear)
+        proj.apply(scratch.attention.pointer, ldx: dim, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
         ln2(x, into: scratch.normed.pointer, rows: n, dim: dim)
         let width = config.intermediateSize
-        fc.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.mlp.pointer, ldy: width)
+        fc.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.mlp.pointer, ldy: width, workspace: scratch.linear)
         Kernels.activate(scratch.mlp.pointer, rows: n, cols: width, ld: width, activation)
-        fcProj.apply(scratch.mlp.pointer, ldx: width, rows: n, into: x, ldy: dim, accumulate: true)
+        fcProj.apply(scratch.mlp.pointer, ldx: width, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
     }
 
     static func load(_ w: WeightLoader) throws -> Transformer {

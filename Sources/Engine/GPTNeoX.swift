@@ -18,23 +18,23 @@ struct GPTNeoX: DecoderLayer {
         let n = batch.rows, dim = config.hiddenSize, h = config.headCount, d = config.headDim
         let ld = qkv.outFeatures
         inputNorm(x, into: scratch.normed.pointer, rows: n, dim: dim)
-        qkv.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.qkv.pointer, ldy: ld)
+        qkv.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.qkv.pointer, ldy: ld, workspace: scratch.linear)
         batch.positions.withUnsafeBufferPointer { pos in
             rotary.apply(scratch.qkv.pointer, ld: ld, rows: n, heads: 2 * h, headDim: d, positions: pos.baseAddress!)
         }
-        attention(qkv: scratch.qkv.pointer, ld: ld, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: h * d)
+        attention(qkv: scratch.qkv.pointer, ld: ld, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: h * d, workspace: scratch.linear)
         if config.useParallelResidual {
             // x + attn(ln1(x)) + mlp(ln2(x)): both norms read the block's input.
             postNorm(x, into: scratch.normed.pointer, rows: n, dim: dim)
-            dense.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: x, ldy: dim, accumulate: true)
+            dense.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
         } else {
-            dense.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: x, ldy: dim, accumulate: true)
+            dense.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
             postNorm(x, into: scratch.normed.pointer, rows: n, dim: dim)
         }
         let width = config.intermediateSize
-        up.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.mlp.pointer, ldy: width)
+        up.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.mlp.pointer, ldy: width, workspace: scratch.linear)
         Kernels.activate(scratch.mlp.pointer, rows: n, cols: width, ld: width, activation)
-        down.apply(scratch.mlp.pointer, ldx: width, rows: n, into: x, ldy: dim, accumulate: true)
+        down.apply(scratch.mlp.pointer, ldx: width, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
     }
 
     static func load(_ w: WeightLoader) throws -> Transformer {

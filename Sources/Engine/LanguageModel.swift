@@ -16,21 +16,51 @@ public final class LanguageModel: @unchecked Sendable {
     /// Loads `directory` (config.json + safetensors) and, if given, the PEFT adapter at `adapter`.
     /// `threads` sets OpenBLAS's thread count (nil: leave it as it is). `maxLength` caps the
     /// context below max_position_embeddings (lm-eval's --max_length); nil: the full table.
+    /// The 4-bit form the model runs in: quantized at load, or a saved 4-bit checkpoint's own
+    /// (with the compute dtype actually used); nil for 16/32-bit weights.
+    public let quantization: QuantizationSettings?
+
     public convenience init(directory: String, adapter: String? = nil, mode: AdapterMode = .merged,
-                            threads: Int? = nil, maxLength: Int? = nil) throws {
+                            threads: Int? = nil, maxLength: Int? = nil, quantization: QuantizationSettings? = nil,
+                            computeDType: DType? = nil) throws {
         let model = try ModelDirectory(path: directory)
         let lora = try adapter.map { try LoRAAdapter(path: $0, base: model.tensors) }
-        try self.init(model: model, adapter: lora, mode: mode, threads: threads, maxLength: maxLength)
+        try self.init(model: model, adapter: lora, mode: mode, threads: threads, maxLength: maxLength,
+                      quantization: quantization, computeDType: computeDType)
     }
 
+    /// `quantization` quantizes a 16/32-bit checkpoint's block linears at load; `computeDType`
+    /// overrides a saved 4-bit checkpoint's bnb_4bit_compute_dtype.
     public init(model: ModelDirectory, adapter: LoRAAdapter? = nil, mode: AdapterMode = .merged,
-                threads: Int? = nil, maxLength: Int? = nil) throws {
+                threads: Int? = nil, maxLength: Int? = nil, quantization: QuantizationSettings? = nil,
+                computeDType: DType? = nil) throws {
         if let threads { BLAS.setThreads(threads) }
         if let maxLength, maxLength < 1 { throw EngineError("maxLength must be at least 1") }
         config = model.config
         self.maxLength = min(maxLength ?? model.config.maxPositions, model.config.maxPositions)
         adapterMode = adapter == nil ? nil : mode
-        let loader = WeightLoader(store: model.tensors, config: model.config, adapter: adapter, mode: mode)
+        let saved = try model.savedQuantization()
+        if let saved {
+            if quantization != nil {
+                throw EngineError("\(model.path) is already a 4-bit checkpoint (\(saved.type.rawValue)); --quantize is for 16/32-bit checkpoints")
+            }
+            self.quantization = QuantizationSettings(type: saved.type, doubleQuant: saved.doubleQuant,
+                                                     blocksize: FourBitCheckpoint.blocksize(in: model.tensors) ?? 64,
+                                                     computeDType: computeDType ?? saved.computeDType, skipModules: saved.skipModules)
+        } else {
+            if let quantization {
+                try quantization.validate()
+                guard model.config.architecture.isLlamaFamily else {
+                    throw EngineError("--quantize: 4-bit weights are supported for llama, mistral and qwen2 models, not \(model.config.architecture.rawValue)")
+                }
+            }
+            self.quantization = quantization
+        }
+        try MemoryEstimate.check(model: model, quantization: saved == nil ? quantization : nil, adapter: adapter, mode: mode,
+                                 saved: saved != nil)
+        let loader = WeightLoader(store: model.tensors, config: model.config, adapter: adapter, mode: mode,
+                                  quantization: saved == nil ? quantization : nil,
+                                  savedCompute: computeDType ?? saved?.computeDType ?? .f32)
         loader.positionLimit = self.maxLength
         transformer = try Transformer.load(loader)
     }

@@ -14,50 +14,67 @@ struct LoRAPart: Sendable {
 }
 
 /// y = x W^T + b for row-major activations x [rows, in]. W is kept as loaded: [out, in]
-/// (sgemm with transB, no transpose at load) or, for GPT-2 Conv1D, [in, out].
+/// (sgemm with transB, no transpose at load) or, for GPT-2 Conv1D, [in, out]; in float32, or as
+/// stored (bf16/fp16, 4-bit) and converted tile by tile (WeightMatrix). A fused layer whose parts
+/// cannot share one storage (4-bit blocks run over each tensor's own elements) keeps the parts
+/// stacked along the outputs.
 final class Linear: @unchecked Sendable {
     let inFeatures: Int
     let outFeatures: Int
-    let weight: FloatBuffer
+    let parts: [WeightMatrix]
     let storedTransposed: Bool
     let bias: FloatBuffer?
     let lora: [LoRAPart]
     private let hasDoRA: Bool
 
-    init(inFeatures: Int, outFeatures: Int, weight: FloatBuffer, storedTransposed: Bool, bias: FloatBuffer?, lora: [LoRAPart]) {
+    convenience init(inFeatures: Int, outFeatures: Int, weight: WeightMatrix, storedTransposed: Bool, bias: FloatBuffer?, lora: [LoRAPart]) {
+        self.init(inFeatures: inFeatures, outFeatures: outFeatures, parts: [weight], storedTransposed: storedTransposed, bias: bias, lora: lora)
+    }
+
+    init(inFeatures: Int, outFeatures: Int, parts: [WeightMatrix], storedTransposed: Bool, bias: FloatBuffer?, lora: [LoRAPart]) {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        self.weight = weight
+        self.parts = parts
         self.storedTransposed = storedTransposed
         self.bias = bias
         self.lora = lora
         hasDoRA = lora.contains { $0.doraScale != nil }
     }
 
+    /// The weight as one matrix (not for stacked parts).
+    var weight: WeightMatrix {
+        precondition(parts.count == 1)
+        return parts[0]
+    }
+
+    var residentBytes: Int { parts.reduce(0) { $0 + $1.storage.residentBytes } }
+
     /// y (= or +=, with `accumulate`) x W^T + b. x has leading dimension ldx, y has ldy.
     func apply(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int,
-               accumulate: Bool = false) {
+               accumulate: Bool = false, workspace: LinearWorkspace? = nil) {
         if rows == 0 { return }
+        let ws = workspace ?? LinearWorkspace()
         if accumulate && hasDoRA {
             // DoRA rescales W0 x + s B A x before the residual add: compute apart, then add.
             let tmp = FloatBuffer(count: rows * outFeatures, zeroed: false)
-            apply(x, ldx: ldx, rows: rows, into: tmp.pointer, ldy: outFeatures)
+            apply(x, ldx: ldx, rows: rows, into: tmp.pointer, ldy: outFeatures, workspace: ws)
             Kernels.add(y, ldDst: ldy, tmp.pointer, ldSrc: outFeatures, rows: rows, cols: outFeatures)
             return
         }
-        if rows == 1 {
-            // y = W x: [out, in] as stored, or ([in, out])^T x for Conv1D weights.
-            BLAS.sgemv(trans: storedTransposed, m: storedTransposed ? inFeatures : outFeatures,
-                       n: storedTransposed ? outFeatures : inFeatures, a: weight.pointer,
-                       lda: storedTransposed ? outFeatures : inFeatures, x: x, beta: accumulate ? 1 : 0, y: y)
+        let beta: Float = accumulate ? 1 : 0
+        if storedTransposed {
+            parts[0].multiply(x, ldx: ldx, m: rows, into: y, ldy: ldy, beta: beta, workspace: ws)
         } else {
-            BLAS.sgemm(transA: false, transB: !storedTransposed, m: rows, n: outFeatures, k: inFeatures,
-                       a: x, lda: ldx, b: weight.pointer, ldb: storedTransposed ? outFeatures : inFeatures,
-                       beta: accumulate ? 1 : 0, c: y, ldc: ldy)
+            var offset = 0
+            for p in parts {
+                p.multiplyTransposed(x, ldx: ldx, m: rows, into: y + offset, ldy: ldy, beta: beta, workspace: ws)
+                offset += p.rows
+            }
         }
         if !lora.isEmpty {
+            // the LoRA path in float32 on float32 activations, as PEFT's forward on a 4-bit base
             let maxRank = lora.map(\.rank).max() ?? 0
-            let tmp = FloatBuffer(count: rows * maxRank, zeroed: false)
+            let tmp = ws.loraBuffer(rows * maxRank)
             for part in lora {
                 BLAS.sgemm(transA: false, transB: true, m: rows, n: part.rank, k: inFeatures,
                            a: x, lda: ldx, b: part.a.pointer, ldb: inFeatures, c: tmp.pointer, ldc: part.rank)
@@ -76,19 +93,20 @@ final class Linear: @unchecked Sendable {
         if let bias { Kernels.addBias(y, rows: rows, cols: outFeatures, ld: ldy, bias: bias.pointer) }
     }
 
-    /// Several [out_i, in] layers stacked along outputs into one GEMM (q|k|v, gate|up).
+    /// Several [out_i, in] layers stacked along outputs into one GEMM (q|k|v, gate|up) when
+    /// their weights share a storage; 4-bit parts stay separate matrices run one after another.
     static func fused(_ parts: [Linear]) -> Linear {
         precondition(!parts.isEmpty && parts.allSatisfy { !$0.storedTransposed && $0.inFeatures == parts[0].inFeatures })
         if parts.count == 1 { return parts[0] }
         let inF = parts[0].inFeatures
         let outF = parts.reduce(0) { $0 + $1.outFeatures }
-        let weight = FloatBuffer(count: outF * inF, zeroed: false)
+        let matrices = parts.flatMap(\.parts)
+        let weights = WeightMatrix.stacked(matrices).map { [$0] } ?? matrices
         let anyBias = parts.contains { $0.bias != nil }
         let bias = anyBias ? FloatBuffer(count: outF) : nil
         var lora: [LoRAPart] = []
         var offset = 0
         for p in parts {
-            (weight.pointer + offset * inF).update(from: p.weight.pointer, count: p.outFeatures * inF)
             if let b = p.bias, let bias { (bias.pointer + offset).update(from: b.pointer, count: p.outFeatures) }
             for l in p.lora {
                 lora.append(LoRAPart(outOffset: offset + l.outOffset, outCount: l.outCount, rank: l.rank, a: l.a, b: l.b,
@@ -96,17 +114,15 @@ final class Linear: @unchecked Sendable {
             }
             offset += p.outFeatures
         }
-        return Linear(inFeatures: inF, outFeatures: outF, weight: weight, storedTransposed: false, bias: bias, lora: lora)
+        return Linear(inFeatures: inF, outFeatures: outF, parts: weights, storedTransposed: false, bias: bias, lora: lora)
     }
 
     /// Reorders output features: new output i is old output perm[i] (GPT-NeoX's per-head
-    /// interleaved q|k|v becomes all-q | all-k | all-v). Only for [out, in] weights.
+    /// interleaved q|k|v becomes all-q | all-k | all-v). Only for [out, in] weights in float32
+    /// or 16 bits (the loader never quantizes a layer it will permute).
     func permutingOutputs(_ perm: [Int]) -> Linear {
-        precondition(!storedTransposed && perm.count == outFeatures)
-        let w = FloatBuffer(count: weight.count, zeroed: false)
-        for (i, old) in perm.enumerated() {
-            (w.pointer + i * inFeatures).update(from: weight.pointer + old * inFeatures, count: inFeatures)
-        }
+        precondition(!storedTransposed && perm.count == outFeatures && parts.count == 1)
+        guard let w = parts[0].permutingRows(perm) else { preconditionFailure("permuting a 4-bit weight") }
         var newBias: FloatBuffer? = nil
         if let bias {
             let nb = FloatBuffer(count: outFeatures, zeroed: false)

@@ -20,18 +20,18 @@ struct Llama: DecoderLayer {
         let h = config.headCount, kvh = config.kvHeadCount, d = config.headDim
         let ld = qkv.outFeatures
         inputNorm(x, into: scratch.normed.pointer, rows: n, dim: dim)
-        qkv.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.qkv.pointer, ldy: ld)
+        qkv.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.qkv.pointer, ldy: ld, workspace: scratch.linear)
         batch.positions.withUnsafeBufferPointer { pos in
             rotary.apply(scratch.qkv.pointer, ld: ld, rows: n, heads: h, headDim: d, positions: pos.baseAddress!)
             rotary.apply(scratch.qkv.pointer + h * d, ld: ld, rows: n, heads: kvh, headDim: d, positions: pos.baseAddress!)
         }
-        attention(qkv: scratch.qkv.pointer, ld: ld, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: h * d)
-        output.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: x, ldy: dim, accumulate: true)
+        attention(qkv: scratch.qkv.pointer, ld: ld, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: h * d, workspace: scratch.linear)
+        output.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
         postNorm(x, into: scratch.normed.pointer, rows: n, dim: dim)
         let width = config.intermediateSize
-        gateUp.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.mlp.pointer, ldy: 2 * width)
+        gateUp.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.mlp.pointer, ldy: 2 * width, workspace: scratch.linear)
         Kernels.gatedActivation(scratch.mlp.pointer, rows: n, width: width, ld: 2 * width, activation)
-        down.apply(scratch.mlp.pointer, ldx: 2 * width, rows: n, into: x, ldy: dim, accumulate: true)
+        down.apply(scratch.mlp.pointer, ldx: 2 * width, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
     }
 
     static func load(_ w: WeightLoader) throws -> Transformer {
@@ -61,7 +61,7 @@ struct Llama: DecoderLayer {
                 rotary: rotary, config: c, activation: activation))
         }
         let embedding = try w.embedding("model.embed_tokens.weight", rows: c.vocabSize, dim: dim)
-        let head: FloatBuffer
+        let head: WeightMatrix
         if c.tieWordEmbeddings && !w.contains("lm_head.weight") {
             head = embedding
         } else {

@@ -32,6 +32,8 @@ final class Scratch {
     let attention: FloatBuffer // [rows, heads headDim]
     let mlp: FloatBuffer      // [rows, mlpWidth]
     let residual: FloatBuffer // [rows, hidden]
+    /// Weight tiles and LoRA intermediates of this call's GEMMs, reused across layers and calls.
+    let linear = LinearWorkspace()
 
     init(rows: Int, config c: ModelConfig, mlpWidth: Int) {
         self.rows = rows
@@ -51,15 +53,15 @@ protocol DecoderLayer: Sendable {
 /// Embeddings -> blocks -> final norm -> LM head; the architecture files build one of these.
 final class Transformer: @unchecked Sendable {
     let config: ModelConfig
-    let embedding: FloatBuffer          // [vocab, hidden]
+    let embedding: WeightMatrix         // [vocab, hidden]
     let positionEmbedding: FloatBuffer? // [maxPositions, hidden] (GPT-2)
     let layers: [any DecoderLayer]
     let finalNorm: Norm
-    let head: FloatBuffer               // [vocab, hidden]; the embedding when tied
+    let head: WeightMatrix              // [vocab, hidden]; the embedding when tied
     let mlpWidth: Int
 
-    init(config: ModelConfig, embedding: FloatBuffer, positionEmbedding: FloatBuffer?, layers: [any DecoderLayer],
-         finalNorm: Norm, head: FloatBuffer, mlpWidth: Int) {
+    init(config: ModelConfig, embedding: WeightMatrix, positionEmbedding: FloatBuffer?, layers: [any DecoderLayer],
+         finalNorm: Norm, head: WeightMatrix, mlpWidth: Int) {
         self.config = config
         self.embedding = embedding
         self.positionEmbedding = positionEmbedding
@@ -109,12 +111,14 @@ final class Transformer: @unchecked Sendable {
     /// logits [rows, vocab] = hidden [rows, hidden] head^T.
     func lmHead(_ hidden: UnsafePointer<Float>, rows: Int, into logits: UnsafeMutablePointer<Float>) {
         if rows == 0 { return }
-        if rows == 1 { // decoding: a GEMV reads the head once instead of repacking it
-            BLAS.sgemv(trans: false, m: vocabSize, n: self.hidden, a: head.pointer, lda: self.hidden, x: hidden, y: logits)
+        // decoding (one row): a GEMV reads the head once instead of repacking it
+        if head.float32 != nil {
+            head.multiplyTransposed(hidden, ldx: self.hidden, m: rows, into: logits, ldy: vocabSize, beta: 0, workspace: LinearWorkspace())
             return
         }
-        BLAS.sgemm(transA: false, transB: true, m: rows, n: vocabSize, k: self.hidden, a: hidden, lda: self.hidden,
-                   b: head.pointer, ldb: self.hidden, c: logits, ldc: vocabSize)
+        let scratch = takeScratch(rows: 1)
+        defer { returnScratch(scratch) }
+        head.multiplyTransposed(hidden, ldx: self.hidden, m: rows, into: logits, ldy: vocabSize, beta: 0, workspace: scratch.linear)
     }
 
     /// The final-normed hidden states [outputRows.count, hidden] of the requested rows.
@@ -125,7 +129,7 @@ final class Transformer: @unchecked Sendable {
         defer { returnScratch(scratch) }
         let x = scratch.residual
         for (r, t) in tokens.enumerated() {
-            (x.pointer + r * dim).update(from: embedding.pointer + t * dim, count: dim)
+            embedding.row(t, into: x.pointer + r * dim, workspace: scratch.linear)
         }
         if let pe = positionEmbedding {
             for r in 0..<n {

@@ -22,11 +22,19 @@ final class WeightLoader {
     private var usedLoRA = Set<String>()
     private var usedReplacements = Set<String>()
 
-    init(store: TensorStore, config: ModelConfig, adapter: LoRAAdapter?, mode: AdapterMode) {
+    /// Quantize the blocks' linear weights at load (bit-identical to bitsandbytes).
+    let quantization: QuantizationSettings?
+    /// What a saved 4-bit checkpoint's weights are rounded to before the GEMM.
+    let savedCompute: DType
+
+    init(store: TensorStore, config: ModelConfig, adapter: LoRAAdapter?, mode: AdapterMode,
+         quantization: QuantizationSettings? = nil, savedCompute: DType = .f32) {
         self.store = store
         self.config = config
         self.adapter = adapter
         self.mode = mode
+        self.quantization = quantization
+        self.savedCompute = savedCompute
         positionLimit = config.maxPositions
         for m in adapter?.modules ?? [] { loraByBase[m.baseTensor] = m }
     }
@@ -50,6 +58,58 @@ final class WeightLoader {
         return out
     }
 
+    /// The tensor `name` (or its replacement) as a matrix kept as stored: float32 as today,
+    /// bf16/fp16 as 16-bit (converted per tile at GEMM time), other dtypes converted to float32.
+    func matrix(_ name: String, shape: [Int]) throws -> WeightMatrix {
+        let (source, sourceName) = self.source(name)
+        guard let info = source.info(sourceName), info.shape == shape, info.dtype == .bf16 || info.dtype == .f16 else {
+            return WeightMatrix(rows: shape[0], cols: shape[1], float: try tensor(name, shape: shape))
+        }
+        let half = HalfBuffer(count: info.elementCount, dtype: info.dtype)
+        if info.elementCount > 0 {
+            UnsafeMutableRawPointer(half.bits).copyMemory(from: try source.rawBytes(sourceName).baseAddress!, byteCount: info.elementCount * 2)
+        }
+        source.release(sourceName)
+        return WeightMatrix(rows: shape[0], cols: shape[1], storage: .half(half))
+    }
+
+    /// A block's linear weight [out, in]: 4-bit when the checkpoint saved it so or when
+    /// quantizing at load, else as stored.
+    private func linearWeight(_ name: String, shape: [Int], storedTransposed: Bool, quantizable: Bool) throws -> WeightMatrix {
+        if FourBitCheckpoint.stateTensor(name, in: store) != nil {
+            try refuseFourBit(name)
+            guard !storedTransposed else {
+                throw CheckpointError(file: store.location, field: name, "4-bit Conv1D (GPT-2) weights are not supported")
+            }
+            let t = try FourBitCheckpoint.read(name, store: store)
+            guard t.shape == shape else {
+                throw CheckpointError(file: store.location, field: name,
+                                      "shape mismatch: config.json implies \(shape), the quant_state says \(t.shape)")
+            }
+            return WeightMatrix(rows: shape[0], cols: shape[1], storage: .fourBit(FourBitWeight(tensor: t, compute: savedCompute)))
+        }
+        let module = String(name.dropLast(".weight".count))
+        guard quantizable, !storedTransposed, let q = quantization, !q.skips(module: module) else {
+            return try matrix(name, shape: shape)
+        }
+        try refuseFourBit(name)
+        let (source, sourceName) = self.source(name)
+        let stored = source.info(sourceName)?.dtype ?? .f32
+        let values = try tensor(name, shape: shape)
+        let t = FourBitQuantizer.quantize(values.pointer, shape: shape, dtype: [.bf16, .f16].contains(stored) ? stored : .f32,
+                                          type: q.type, blocksize: q.blocksize, doubleQuant: q.doubleQuant)
+        return WeightMatrix(rows: shape[0], cols: shape[1], storage: .fourBit(FourBitWeight(tensor: t, compute: q.computeDType)))
+    }
+
+    /// 4-bit weights run on the Llama family; GPT-NeoX re-lays out q|k|v rows at load, which
+    /// 4-bit blocks running across rows do not allow, and GPT-2 keeps Conv1D weights transposed.
+    private func refuseFourBit(_ name: String) throws {
+        guard config.architecture.isLlamaFamily else {
+            throw CheckpointError(file: store.location, field: name,
+                                  "4-bit weights are supported for llama, mistral and qwen2 models, not \(config.architecture.rawValue)")
+        }
+    }
+
     private func source(_ name: String) -> (TensorStore, String) {
         if let adapter, let replacement = adapter.replacements[name] {
             usedReplacements.insert(name)
@@ -61,9 +121,9 @@ final class WeightLoader {
     /// A linear layer with weight `weightName` ([out, in], or [in, out] when `storedTransposed`)
     /// and optional bias, with any LoRA on it merged or attached per `mode`.
     func linear(_ weightName: String, bias biasName: String?, inFeatures: Int, outFeatures: Int,
-                storedTransposed: Bool = false, forceMerge: Bool = false) throws -> Linear {
+                storedTransposed: Bool = false, forceMerge: Bool = false, quantizable: Bool = true) throws -> Linear {
         let shape = storedTransposed ? [inFeatures, outFeatures] : [outFeatures, inFeatures]
-        let weight = try tensor(weightName, shape: shape)
+        var matrix = try linearWeight(weightName, shape: shape, storedTransposed: storedTransposed, quantizable: quantizable && !forceMerge)
         var bias = try biasName.map { try tensor($0, shape: [outFeatures]) }
         var parts: [LoRAPart] = []
         if let module = loraByBase[weightName], let adapter {
@@ -83,11 +143,19 @@ final class WeightLoader {
             }
             let magnitude = try module.magnitudeTensor.map { try adapterTensor($0, shape: [outFeatures]) }
             if mode == .merged || module.isEmbedding || forceMerge {
+                if case .fourBit = matrix.storage {
+                    throw CheckpointError(file: adapter.path, field: module.module,
+                                          "cannot merge a LoRA into the 4-bit weight \(weightName): PEFT re-quantizes the merged weight, which is no longer the model the adapter was trained on; apply it unmerged (--unmerged)")
+                }
+                // merging works on float32 (a 16-bit weight is widened, as before issue 11)
+                let weight = matrix.float32 ?? matrix.floats()
                 Self.merge(weight: weight, a: a, b: b, scaling: s, rank: r, out: outFeatures, in: inFeatures,
                            transposed: storedTransposed, magnitude: magnitude)
+                matrix = WeightMatrix(rows: matrix.rows, cols: matrix.cols, float: weight)
             } else {
                 var scale: FloatBuffer? = nil
                 if let magnitude {
+                    let weight = matrix.floats()
                     let norms = Self.rowNorms(weight: weight, a: a, b: b, scaling: s, rank: r, out: outFeatures,
                                               in: inFeatures, transposed: storedTransposed)
                     let sc = FloatBuffer(count: outFeatures, zeroed: false)
@@ -97,22 +165,23 @@ final class WeightLoader {
                 parts.append(LoRAPart(outOffset: 0, outCount: outFeatures, rank: r, a: a, b: b, scaling: s, doraScale: scale))
             }
         }
-        return Linear(inFeatures: inFeatures, outFeatures: outFeatures, weight: weight,
+        return Linear(inFeatures: inFeatures, outFeatures: outFeatures, weight: matrix,
                       storedTransposed: storedTransposed, bias: bias, lora: parts)
     }
 
     /// An embedding table [rows, dim] (LoRA on embeddings is always merged: a lookup of
     /// W0 + s (B A)^T is exactly PEFT's lookup plus its low-rank term).
-    func embedding(_ name: String, rows: Int, dim: Int) throws -> FloatBuffer {
+    func embedding(_ name: String, rows: Int, dim: Int) throws -> WeightMatrix {
         if loraByBase[name] != nil {
-            return try linear(name, bias: nil, inFeatures: rows, outFeatures: dim, storedTransposed: true).weight
+            return try linear(name, bias: nil, inFeatures: rows, outFeatures: dim, storedTransposed: true, quantizable: false).weight
         }
-        return try tensor(name, shape: [rows, dim])
+        return try matrix(name, shape: [rows, dim])
     }
 
     /// The LM head [vocab, hidden]; LoRA on it is merged (its GEMM is the head's GEMM either way).
-    func head(_ name: String, vocab: Int, dim: Int) throws -> FloatBuffer {
-        try linear(name, bias: nil, inFeatures: dim, outFeatures: vocab, forceMerge: true).weight
+    /// Never quantized, as transformers leaves it.
+    func head(_ name: String, vocab: Int, dim: Int) throws -> WeightMatrix {
+        try linear(name, bias: nil, inFeatures: dim, outFeatures: vocab, forceMerge: true, quantizable: false).weight
     }
 
     /// Every LoRA module and replacement of the adapter must have landed on a weight the

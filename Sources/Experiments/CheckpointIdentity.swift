@@ -15,6 +15,8 @@ public struct CheckpointIdentity: Sendable {
     public var isBase: Bool
     /// Set when an OpenAI-compatible server scores this checkpoint (connected and probed).
     public var remote: RemoteBackend?
+    /// The 4-bit form the base runs in (QLoRA as trained, or the base quantized on its own).
+    public var quantization: QuantizationSettings?
 
     /// Fingerprints the base and the variants (all, or those labelled in `only`). Local
     /// checkpoints: every weight is streamed once, unless `cache` knows the files unchanged. Served checkpoints: the server is asked what
@@ -59,12 +61,28 @@ public struct CheckpointIdentity: Sendable {
                 let adapter = try LoRAAdapter(path: v.adapter!, base: baseModel.tensors)
                 let adapterFP = try Fingerprint.of(adapter: adapter, cache: cache)
                 // The evaluated model is base + adapter: both fingerprints (and the method) key it.
-                let fp = String(format: "xxh64:%016llx", XXH64.hash(Array("\(v.method.rawValue)|\(baseFP)|\(adapterFP)".utf8)))
-                out.append(CheckpointIdentity(label: v.label, method: v.method.rawValue, rank: v.rank ?? adapter.config.rank, step: v.step,
-                                              tokens: v.tokens, model: e.base, adapter: v.adapter, fingerprint: fp, isBase: false))
+                // A 4-bit base is another model: its form keys the results too.
+                let fp = QuantizationSettings.fingerprint(
+                    String(format: "xxh64:%016llx", XXH64.hash(Array("\(v.method.rawValue)|\(baseFP)|\(adapterFP)".utf8))), v.quantization)
+                var c = CheckpointIdentity(label: v.label, method: v.method.rawValue, rank: v.rank ?? adapter.config.rank, step: v.step,
+                                           tokens: v.tokens, model: e.base, adapter: v.adapter, fingerprint: fp, isBase: false)
+                c.quantization = v.quantization
+                out.append(c)
             }
         }
         return (base, out)
+    }
+
+    /// The base in each 4-bit form the variants use, scored as checkpoints of their own (a
+    /// natively scored base only).
+    public static func quantizedBases(_ e: Experiment, base: CheckpointIdentity) -> [CheckpointIdentity] {
+        guard base.remote == nil else { return [] }
+        return e.quantizedBases.map { q in
+            var c = CheckpointIdentity(label: Experiment.quantizedBaseLabel(q), method: "base-4bit", model: e.base,
+                                       fingerprint: QuantizationSettings.fingerprint(base.fingerprint, q), isBase: false)
+            c.quantization = q
+            return c
+        }
     }
 
     /// Connects to the server for one served name; the fingerprint hashes what the server says

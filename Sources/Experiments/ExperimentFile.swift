@@ -1,3 +1,4 @@
+import Checkpoints
 import Evaluation
 import Foundation
 import Yams
@@ -39,6 +40,10 @@ public struct Variant: Sendable, Equatable {
     /// From a `runs:` glob (TrainerRuns): the run's label and the training loss at this step.
     public var run: String?
     public var trainingLoss: Double?
+    /// The 4-bit form its base runs in (its own quantization:, the file's, or QLoRA's default).
+    public var quantization: QuantizationSettings?
+    /// quantization is QLoRA's default because the file gave none.
+    public var quantizationDefaulted = false
 
     /// Local weights to compute spectra from (a served variant may have none).
     public var hasLocalWeights: Bool { model != nil || adapter != nil }
@@ -73,6 +78,8 @@ public struct Experiment: Sendable {
     public var spectra: SpectraSettings
     public var variants: [Variant]
     public var backend = BackendSettings()
+    /// The file's top-level quantization: (every native adapter variant without its own).
+    public var quantization: QuantizationSettings?
     /// The `runs:` globs the variants were expanded from, and the folders skipped as incomplete.
     public var runs: [RunGlob] = []
     public var skipped: [String] = []
@@ -81,7 +88,7 @@ public struct Experiment: Sendable {
     public var stableShardPlan = false
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
-    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend"]
+    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend", "quantization"]
     /// Labels name files (`export/<label>/results.json`) and report rows, so they must be one
     /// plain path component: a label like `../x` would write outside the output directory.
     public static func unsafeLabel(_ label: String) -> String? {
@@ -93,7 +100,7 @@ public struct Experiment: Sendable {
         return nil
     }
 
-    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend"]
+    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend", "quantization"]
     static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
     static let runKeys: Set<String> = ["label", "runs", "method", "rank", "tokens_per_step"]
 
@@ -243,6 +250,10 @@ public struct Experiment: Sendable {
         }
 
         let backend = try top["backend"].map { try BackendSettings.parse($0, fail: fail) } ?? BackendSettings()
+        let topQuantization = try top["quantization"].map { try parseQuantization($0, where: "", fail: fail) }
+        // a base saved in 4 bits is already what QLoRA adapters were trained on
+        let baseIsFourBit = (try? SavedQuantizationConfig.load(configPath: base + "/config.json")) != nil
+        if baseIsFourBit, let q = top["quantization"] { throw fail(q, "quantization: the base is already a 4-bit checkpoint") }
 
         guard let variantsNode = top["variants"] else { throw fail(root, "missing field 'variants' (the fine-tuned checkpoints)") }
         guard case .sequence(let seq) = variantsNode, !seq.isEmpty else { throw fail(variantsNode, "variants: expected a non-empty list of {label:, method:, ...} or {runs: GLOB, label:}") }
@@ -335,11 +346,27 @@ public struct Experiment: Sendable {
                 v.adapter = resolve(adapter)
                 try directoryMustExist(v.adapter!, m["adapter"], "\(where_)adapter")
             }
+            if let q = m["quantization"] {
+                guard method != .full else { throw fail(q, "\(where_)quantization applies to the base of lora/qlora variants, not to a full fine-tune") }
+                v.quantization = try parseQuantization(q, where: where_, fail: fail)
+            } else if method != .full {
+                v.quantization = topQuantization
+            }
+            if baseIsFourBit, let q = m["quantization"] { throw fail(q, "\(where_)quantization: the base is already a 4-bit checkpoint") }
+            if method == .qlora && v.quantization == nil && !served && !baseIsFourBit {
+                v.quantization = .qlora
+                v.quantizationDefaulted = true
+            }
+            if served && v.quantization != nil && m["quantization"] != nil {
+                throw fail(m["quantization"], "\(where_)quantization is for natively scored variants (the server decides how it runs the model)")
+            }
+            if served { v.quantization = nil }
             variants.append(v)
         }
         return Experiment(file: file, name: name, base: base, output: output, targets: targetNodes.map(\.0),
                           probes: probeNodes?.map(\.0) ?? defaultProbes, limit: limit, numFewshot: fewshot,
-                          spectra: spectra, variants: variants, backend: backend, runs: runs, skipped: skipped)
+                          spectra: spectra, variants: variants, backend: backend, quantization: topQuantization,
+                          runs: runs, skipped: skipped)
     }
 
     /// Yams keeps Tag.name internal; compare the raw tag text.

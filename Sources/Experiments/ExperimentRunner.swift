@@ -66,12 +66,14 @@ public final class ExperimentRunner {
             let (base, variants) = try CheckpointIdentity.resolve(experiment, server: server, only: only,
                                                                   cache: options.reuseFingerprints ? store.fingerprintCache : nil) { events(.fingerprinting($0)) }
             let index = Dictionary(uniqueKeysWithValues: experiment.variants.enumerated().map { ($1.label, $0 + 1) })
-            let all = [base] + variants
+            // the base in each 4-bit form QLoRA variants use: quantization's own cost (whole runs only)
+            let quantizedBases = shard == nil ? CheckpointIdentity.quantizedBases(experiment, base: base) : []
+            let all = [base] + quantizedBases + variants
             for c in all { try store.save(c.record) }
             for c in all { if let r = c.remote { events(.served(label: c.label, description: "\(r.name) (\(r.form))")) } }
             for (i, c) in all.enumerated() {
                 events(.checkpoint(index: i + 1, total: all.count, label: c.label))
-                try evaluate(c, checkpoint: c.isBase ? 0 : index[c.label]!, shard: shard, events: events)
+                try evaluate(c, checkpoint: c.isBase ? 0 : index[c.label] ?? 0, shard: shard, events: events)
             }
             if experiment.spectra.enabled {
                 for c in variants {
@@ -118,8 +120,17 @@ public final class ExperimentRunner {
         let opts = options
         let load: () throws -> EvaluationBackend = {
             if let loaded { return loaded }
-            let b: EvaluationBackend = try c.remote
-                ?? NativeBackend.load(model: c.model, adapter: c.adapter, unmerged: false, threads: opts.threads, batchSize: opts.batchSize)
+            let b: EvaluationBackend
+            if let remote = c.remote {
+                b = remote
+            } else if let q = c.quantization {
+                b = try NativeBackend.load(model: c.model, adapter: c.adapter, quantization: q, threads: opts.threads, batchSize: opts.batchSize)
+            } else {
+                // an adapter on a saved 4-bit base cannot be merged: it runs unmerged, as PEFT runs it
+                let fourBitBase = (try? SavedQuantizationConfig.load(configPath: c.model + "/config.json")) ?? nil
+                b = try NativeBackend.load(model: c.model, adapter: c.adapter, unmerged: fourBitBase != nil && c.adapter != nil,
+                                           threads: opts.threads, batchSize: opts.batchSize)
+            }
             loaded = b
             return b
         }

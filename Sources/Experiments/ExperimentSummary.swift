@@ -1,3 +1,4 @@
+import Checkpoints
 import Evaluation
 import Foundation
 import Reports
@@ -30,7 +31,9 @@ public enum ExperimentSummary {
         struct Partial { var row: VariantRow; var fingerprint: String? }
         var partials: [Partial] = []
         let entries: [(label: String, method: String, rank: Int?, step: Int?, tokens: Int?, isBase: Bool)] =
-            [("base", "base", nil, nil, nil, true)] + variants.map { ($0.label, $0.method.rawValue, $0.rank, $0.step, $0.tokens, false) }
+            [("base", "base", nil, nil, nil, true)]
+            + e.quantizedBases.map { (Experiment.quantizedBaseLabel($0), "base-4bit", nil, nil, nil, false) }
+            + variants.map { ($0.label, $0.method.rawValue, $0.rank, $0.step, $0.tokens, false) }
         let fromRuns = Dictionary(uniqueKeysWithValues: variants.map { ($0.label, $0) })
         notes += e.skipped
         for entry in entries {
@@ -101,8 +104,26 @@ public enum ExperimentSummary {
         if e.spectra.enabled && !servedOnly.isEmpty {
             notes.append("No spectra for \(servedOnly.joined(separator: ", ")): served only (give adapter: or model: to compute them locally).")
         }
-        if e.variants.contains(where: { $0.method == .qlora }) {
-            notes.append("QLoRA adapters are evaluated on the unquantized base (the engine has no NF4 path yet).")
+        // QLoRA as trained: each variant on a 4-bit base; its forgetting split into quantization
+        // (quantized base vs base, the row's own paired tests) and adapter (variant vs quantized base).
+        let defaulted = e.variants.filter(\.quantizationDefaulted).map(\.label)
+        if !defaulted.isEmpty {
+            notes.append("\(defaulted.joined(separator: ", ")): method qlora without quantization: evaluated on the base quantized as QLoRA trains it (\(QuantizationSettings.qlora.descriptor): NF4, double quantization, bf16 compute).")
+        }
+        for v in e.variants {
+            guard let q = v.quantization, let vi = partials.firstIndex(where: { $0.row.label == v.label }),
+                  let qi = partials.firstIndex(where: { $0.row.label == Experiment.quantizedBaseLabel(q) }),
+                  let vfp = partials[vi].fingerprint, let qfp = partials[qi].fingerprint else { continue }
+            var groups: [(base: [Double], variant: [Double])] = []
+            for p in e.probes {
+                let b = try accByDoc(qfp, p), x = try accByDoc(vfp, p)
+                let docs = b.keys.filter { x[$0] != nil }.sorted()
+                if !docs.isEmpty { groups.append((docs.map { b[$0]! }, docs.map { x[$0]! })) }
+            }
+            let adapter = groups.count == e.probes.count
+                ? PairedBootstrap.meanDifference(groups: groups, resamples: bootstrapResamples, seed: seed) : nil
+            notes.append(quantizationSplit(variant: v.label, quantizedBase: partials[qi].row.label, total: partials[vi].row.forgetting,
+                                           quantization: partials[qi].row.bootstrap, adapter: adapter))
         }
         let formatter = ISO8601DateFormatter()
         var model = ReportModel(name: e.name, base: Self.displayPath(e.base, experimentFile: e.file), generated: formatter.string(from: Date()), toolVersion: toolVersion,

@@ -49,6 +49,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice).")
     var threads: Int?
 
+    @OptionGroup var quantization: QuantizationFlags
+
     @Option(name: .customLong("tasks-dir"), help: "Directory of task definitions (default: $FORGETLENS_TASKS, ./tasks, or the tasks/ next to the executable).")
     var tasksDir: String?
 
@@ -86,6 +88,7 @@ struct EvalCommand: ParsableCommand {
             }
             if adapter != nil { throw ValidationError("--adapter is for the native backend; with --backend openai serve the LoRA on the server (vLLM --lora-modules NAME=PATH) and pass --served-model NAME") }
             if threads != nil { throw ValidationError("--threads is for the native backend") }
+            if quantization.quantize != nil || quantization.computeDType != nil { throw ValidationError("--quantize and --compute-dtype are for the native backend") }
             if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
             if !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
         } else if baseURL != nil || apiKeyEnv != nil || servedModel != nil {
@@ -132,6 +135,7 @@ struct EvalCommand: ParsableCommand {
         }
 
         let modelDir = try ModelDirectory(path: model)
+        try quantization.check(model: modelDir)
         let lora = try adapter.map { try LoRAAdapter(path: $0, base: modelDir.tensors) }
         if let lora, !lora.unmatchedKeys.isEmpty {
             throw CLIError("\(adapter!): \(lora.unmatchedKeys.count) adapter tensors match no weight of \(model) (adapter for another base model?): \(lora.unmatchedKeys.prefix(3).joined(separator: ", "))")
@@ -147,7 +151,15 @@ struct EvalCommand: ParsableCommand {
         config["model_path"] = .string(model)
         config["adapter"] = adapter.map(JSONValue.string) ?? .null
         config["adapter_mode"] = adapter == nil ? .null : .string(unmerged ? "unmerged" : "merged")
-        config["model_fingerprint"] = .string(try Fingerprint.of(model: modelDir))
+        let lm = try LanguageModel(model: modelDir, adapter: lora, mode: unmerged ? .unmerged : .merged, threads: threads,
+                                   quantization: quantization.settings, computeDType: quantization.computeOverride)
+        config["quantization"] = lm.quantization.map { .string($0.descriptor) } ?? .null
+        if let q = lm.quantization, case .string(let args) = config["model_args"] ?? .null {
+            // as lm-eval's HF model would be told to load it
+            let dtypes: [DType: String] = [.bf16: "bfloat16", .f16: "float16", .f32: "float32"]
+            config["model_args"] = .string(args + ",load_in_4bit=True,bnb_4bit_quant_type=\(q.type.rawValue),bnb_4bit_use_double_quant=\(q.doubleQuant ? "True" : "False"),bnb_4bit_compute_dtype=\(dtypes[q.computeDType] ?? "float32")")
+        }
+        config["model_fingerprint"] = .string(QuantizationSettings.fingerprint(try Fingerprint.of(model: modelDir), lm.quantization))
         config["adapter_fingerprint"] = try lora.map { .string(try Fingerprint.of(adapter: $0)) } ?? .null
         config["batch_size"] = .int(batchSize)
         config["device"] = .string("cpu")
@@ -159,7 +171,6 @@ struct EvalCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: tokURL.path) else {
             throw CLIError("\(model): no tokenizer.json in the model directory (needed to tokenize prompts)")
         }
-        let lm = try LanguageModel(model: modelDir, adapter: lora, mode: unmerged ? .unmerged : .merged, threads: threads)
         let backend = try NativeBackend.load(tokenizer: tokURL, model: lm, name: model, batchSize: batchSize)
         try evaluate(loaded, backend: backend, config: config, start: start)
     }

@@ -15,7 +15,9 @@ struct Logprobs: ParsableCommand {
         model directory's tokenizer.json, special tokens included) and prints one JSON object per
         line: {"ids": [...], "logprobs": [...]} where logprobs[i] = log p(ids[i+1] | ids[...i]), one
         fewer than ids. Texts longer than the model's position table keep their last tokens (the
-        ids printed are the ones scored). Computation is float32; blank lines are skipped.
+        ids printed are the ones scored). Computation is float32; blank lines are skipped. bf16/fp16
+        weights stay 16-bit in memory; a saved bitsandbytes 4-bit checkpoint, or --quantize, runs
+        the 4-bit model (a LoRA on it needs --unmerged, as PEFT runs QLoRA adapters).
         """
     )
 
@@ -30,6 +32,8 @@ struct Logprobs: ParsableCommand {
 
     @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice).")
     var threads: Int?
+
+    @OptionGroup var quantization: QuantizationFlags
 
     @Flag(help: .hidden)
     var timing = false
@@ -46,7 +50,11 @@ struct Logprobs: ParsableCommand {
             throw LogprobsError("\(model): no tokenizer.json in the model directory (needed to tokenize the input)")
         }
         let tokenizer = try Tokenizer(contentsOf: tokenizerURL)
-        let lm = try LanguageModel(directory: model, adapter: adapter, mode: unmerged ? .unmerged : .merged, threads: threads)
+        let modelDir = try ModelDirectory(path: model)
+        try quantization.check(model: modelDir)
+        let lora = try adapter.map { try LoRAAdapter(path: $0, base: modelDir.tensors) }
+        let lm = try LanguageModel(model: modelDir, adapter: lora, mode: unmerged ? .unmerged : .merged, threads: threads,
+                                   quantization: quantization.settings, computeDType: quantization.computeOverride)
         let loaded = Date()
 
         var sequences: [[Int]] = []

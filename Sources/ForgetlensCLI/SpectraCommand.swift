@@ -12,6 +12,10 @@ struct SpectraCommand: ParsableCommand {
         Full fine-tunes: every 2-D weight present in both checkpoints with equal shape whose values
         differ. Adapters: every base weight the adapter modifies (LoRA through its factors, never
         forming Delta; DoRA and modules_to_save densely). One tensor pair is in memory at a time.
+        With --quantize nf4|fp4 [--double-quant]: spectra of the quantization error
+        E = deq(q(W)) - W of each block linear weight (q bit-identical to bitsandbytes, deq rounded
+        to --compute-dtype); with --adapter also adapter_error_ratio = ||E + Delta||_F / ||E||_F and
+        the overlap (subspace_similarity) of the adapter's and E's top singular subspaces.
         """
     )
 
@@ -57,9 +61,15 @@ struct SpectraCommand: ParsableCommand {
     @Flag(help: "Print no table (JSON only).")
     var quiet = false
 
+    @OptionGroup var quantization: QuantizationFlags
+
     func validate() throws {
-        guard (finetuned == nil) != (adapter == nil) else {
-            throw ValidationError("Give exactly one of --finetuned DIR or --adapter DIR.")
+        if quantization.quantize != nil {
+            guard finetuned == nil, compareAdapter == nil, !intruders, !amplification else {
+                throw ValidationError("--quantize gives quantization-error spectra of --base (optionally with --adapter); --finetuned, --compare-adapter, --intruders and --amplification do not apply")
+            }
+        } else if (finetuned == nil) == (adapter == nil) {
+            throw ValidationError("Give exactly one of --finetuned DIR or --adapter DIR (or --quantize nf4|fp4 for quantization-error spectra).")
         }
         guard variance > 0, variance <= 1 else {
             throw ValidationError("--variance must be in (0, 1], got \(variance).")
@@ -76,6 +86,22 @@ struct SpectraCommand: ParsableCommand {
     func run() throws {
         if let threads { BLAS.setThreads(threads) }
         let baseModel = try ModelDirectory(path: base)
+        let filter = try modules.map { pattern -> (String) -> Bool in
+            let regex = try NSRegularExpression(pattern: pattern)
+            return { name in regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil }
+        }
+        if let settings = quantization.settings {
+            var options = SpectraOptions()
+            options.variance = variance
+            options.method = SVDMethod(rawValue: svd)!
+            options.subspaceK = topK
+            let lora = try adapter.map { try LoRAAdapter(path: $0, base: baseModel.tensors) }
+            let bar = ProgressBar(label: "spectra")
+            let report = try QuantizationError.run(base: baseModel, settings: settings, adapter: lora, options: options, filter: filter) {
+                done, total, name in bar.update(done: done, total: total, item: name)
+            }
+            return try emit(report)
+        }
         let source: PerturbationSource
         if let finetuned {
             source = .finetuned(base: baseModel, finetuned: try ModelDirectory(path: finetuned))
@@ -90,16 +116,16 @@ struct SpectraCommand: ParsableCommand {
         options.intruders = intruders
         options.amplificationRank = topK
         options.subspaceK = topK
-        let filter = try modules.map { pattern -> (String) -> Bool in
-            let regex = try NSRegularExpression(pattern: pattern)
-            return { name in regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil }
-        }
         let bar = ProgressBar(label: "spectra")
         let report = try SpectraRun(source: source, options: options, compare: compare, compareLabel: compareAdapter)
             .run(filter: filter) { done, total, name in bar.update(done: done, total: total, item: name) }
         if report.tensors.isEmpty {
             FileHandle.standardError.write(Data("forgetlens: warning: no perturbed 2-D tensor found\(modules.map { " matching \($0)" } ?? "")\n".utf8))
         }
+        try emit(report)
+    }
+
+    func emit(_ report: SpectraReport) throws {
         if let unmatched = report.unmatchedAdapterKeys, !unmatched.isEmpty {
             FileHandle.standardError.write(Data("forgetlens: warning: \(unmatched.count) adapter tensors match no base weight: \(unmatched.prefix(5).joined(separator: ", "))\(unmatched.count > 5 ? ", ..." : "")\n".utf8))
         }

@@ -10,6 +10,8 @@ public enum PerturbationKind: String, Sendable, Codable {
     case dora
     /// A tensor an adapter replaces whole (modules_to_save).
     case replacement
+    /// E = deq(q(W)) - W: what 4-bit quantization (bitsandbytes NF4/FP4) did to a base weight.
+    case quantization
 }
 
 public struct Perturbation: Sendable {
@@ -26,6 +28,8 @@ public struct Perturbation: Sendable {
     /// For `lora` and `dora`.
     public let module: LoRAModule?
     public let adapter: LoRAAdapter?
+    /// For `quantization`: the 4-bit form.
+    public var quantization: QuantizationSettings? = nil
 
     /// [out, in].
     public var shape: [Int] { storedTransposed ? [storedShape[1], storedShape[0]] : storedShape }

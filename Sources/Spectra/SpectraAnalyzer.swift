@@ -78,8 +78,8 @@ public struct SpectraAnalyzer: Sendable {
             let baseSquared = try DenseDelta.squaredNorm(base.tensors, p.name)
             return Decomposition(singularValues: svd.s, u: svd.u, v: svd.v, baseSquared: baseSquared,
                                  loraRank: module.rank, scaling: module.scaling)
-        case .full, .replacement, .dora:
-            if p.kind != .dora, !vectors, options.method == .gram, let changed = p.changed {
+        case .full, .replacement, .dora, .quantization:
+            if p.kind != .dora, p.kind != .quantization, !vectors, options.method == .gram, let changed = p.changed {
                 let stored = p.storedShape
                 let (gram, baseSquared) = try DenseDelta.gram(base: base.tensors, baseName: p.name,
                                                               changed: changed.store, changedName: changed.name,
@@ -129,6 +129,9 @@ public struct SpectraAnalyzer: Sendable {
         case .dora:
             guard let module = p.module, let adapter = p.adapter else { preconditionFailure("DoRA perturbation without its module") }
             return try DoRADelta.dense(module, adapter: adapter, baseWeight: baseWeight)
+        case .quantization:
+            guard let q = p.quantization else { preconditionFailure("quantization perturbation without its settings") }
+            return try QuantizationError.dense(base.tensors, p.name, shape: p.storedShape, settings: q)
         }
     }
 }

@@ -15,6 +15,8 @@ public struct SpectraReport: Codable, Sendable {
     /// Tensors of the fine-tune absent from the base, or adapter keys that matched nothing.
     public var onlyInFinetuned: [String]?
     public var unmatchedAdapterKeys: [String]?
+    /// Quantization-error spectra: the 4-bit form (e.g. "nf4+dq/b64/bf16").
+    public var quantization: String?
 
     enum CodingKeys: String, CodingKey {
         case base, finetuned, adapter, variance, tensors
@@ -23,6 +25,7 @@ public struct SpectraReport: Codable, Sendable {
         case onlyInBase = "only_in_base"
         case onlyInFinetuned = "only_in_finetuned"
         case unmatchedAdapterKeys = "unmatched_adapter_keys"
+        case quantization
     }
 }
 

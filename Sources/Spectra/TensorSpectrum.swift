@@ -21,6 +21,8 @@ public struct TensorSpectrum: Codable, Sendable {
     public var amplificationFactor: Double?
     public var intruderDimensions: IntruderDimensions?
     public var subspaceSimilarity: SubspaceSimilarity?
+    /// Quantization-error spectra with an adapter: ||E + Delta||_F / ||E||_F.
+    public var adapterErrorRatio: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, kind, shape, rank, rank90, scaling
@@ -36,6 +38,7 @@ public struct TensorSpectrum: Codable, Sendable {
         case amplificationFactor = "amplification_factor"
         case intruderDimensions = "intruder_dimensions"
         case subspaceSimilarity = "subspace_similarity"
+        case adapterErrorRatio = "adapter_error_ratio"
     }
 }
 

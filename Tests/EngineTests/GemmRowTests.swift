@@ -11,7 +11,7 @@ final class GemmRowTests: XCTestCase {
         let inF = 256, outF = 384
         let w = FloatBuffer(count: outF * inF, zeroed: false)
         for i in 0..<w.count { w[i] = Float(sin(Double(i) * 0.37)) * 0.05 }
-        let linear = Linear(inFeatures: inF, outFeatures: outF, weight: w, storedTransposed: false, bias: nil, lora: [])
+        let linear = Linear(inFeatures: inF, outFeatures: outF, weight: WeightMatrix(rows: outF, cols: inF, float: w), storedTransposed: false, bias: nil, lora: [])
         let maxRows = 300
         let x = FloatBuffer(count: maxRows * inF, zeroed: false)
         for i in 0..<x.count { x[i] = Float(cos(Double(i) * 0.11)) }
