@@ -55,7 +55,7 @@ public final class Evaluator {
             }
             let pool = task.fewshotPool ?? task.documents
             sampler = FewShotSampler(kind: FewShotSampler.Kind(rawValue: def.fewshotSampler) ?? .random, pool: pool,
-                                     excludeEvalDoc: task.fewshotPool == nil, seed: options.fewshotSeed)
+                                     excludeEvalDoc: def.fewshotExcludesEvaluated ?? (task.fewshotPool == nil), seed: options.fewshotSeed)
         }
         var docs: [PreparedDocument] = []
         for i in 0..<count {

@@ -22,13 +22,7 @@ public enum ItemValue: Sendable, Equatable {
 
 /// lm-eval's per-item metrics (api/task.py process_results) and aggregations (api/metrics.py).
 public enum Metrics {
-    public static func known(for type: OutputType) -> [String] {
-        switch type {
-        case .multipleChoice: return ["acc", "acc_norm", "acc_bytes", "acc_norm_tokens", "exact_match"]
-        case .loglikelihoodRolling: return ["word_perplexity", "byte_perplexity", "bits_per_byte"]
-        case .generateUntil: return ["exact_match"]
-        }
-    }
+    public static func known(for type: OutputType) -> [String] { MetricRegistry.names(for: type) }
 
     /// numpy.argmax: the first maximum (NaN counts as the maximum, as numpy does).
     static func argmax(_ xs: [Double]) -> Int {
@@ -96,13 +90,13 @@ public enum Metrics {
 
     /// Aggregate and its standard error (nil: lm-eval reports "N/A").
     public static func aggregate(_ name: String, _ items: [ItemValue]) -> (value: Double, stderr: Double?) {
-        switch name {
-        case "word_perplexity", "byte_perplexity", "bits_per_byte":
+        switch MetricRegistry.info(name)?.aggregation ?? .mean {
+        case .weightedPerplexity, .bitsPerByte:
             var ll = 0.0, count = 0
             for case .weighted(let l, let c) in items { ll += l; count += c }
             let mean = ll / Double(count)
-            return (name == "bits_per_byte" ? -mean / log(2) : exp(-mean), nil)
-        default:
+            return (MetricRegistry.info(name)?.aggregation == .bitsPerByte ? -mean / log(2) : exp(-mean), nil)
+        case .mean:
             let xs = items.compactMap { if case .number(let x) = $0 { return x } else { return nil } }
             return (mean(xs), xs.count > 1 ? meanStderr(xs) : nil)
         }

@@ -23,7 +23,7 @@ public enum ResultsWriter {
             nShot[name] = .int(t.numFewshot)
             var hib = JSONObject()
             for m in t.task.definition.metrics {
-                hib[m.name] = .bool(!["word_perplexity", "byte_perplexity", "bits_per_byte"].contains(m.name))
+                hib[m.name] = .bool(MetricRegistry.higherIsBetter(m))
             }
             higher[name] = .object(hib)
             nSamples[name] = .object(JSONObject([("original", .int(t.originalCount)), ("effective", .int(t.documents.count))]))
@@ -60,8 +60,8 @@ public enum ResultsWriter {
         c["num_fewshot"] = .int(t.numFewshot)
         c["metric_list"] = .array(def.metrics.map { m in
             var o = m.raw.objectValue ?? JSONObject([("metric", .string(m.name))])
-            if o["aggregation"] == nil { o["aggregation"] = .string(["word_perplexity", "byte_perplexity"].contains(m.name) ? "weighted_perplexity" : m.name == "bits_per_byte" ? "bits_per_byte" : "mean") }
-            if o["higher_is_better"] == nil { o["higher_is_better"] = .bool(!["word_perplexity", "byte_perplexity", "bits_per_byte"].contains(m.name)) }
+            if o["aggregation"] == nil { o["aggregation"] = .string(MetricRegistry.aggregationName(m)) }
+            if o["higher_is_better"] == nil { o["higher_is_better"] = .bool(MetricRegistry.higherIsBetter(m)) }
             return .object(o)
         })
         c["output_type"] = .string(def.outputType.rawValue)

@@ -61,6 +61,13 @@ public struct TaskDefinition: Sendable {
     public var filters: [FilterPipeline] = []
     /// Few-shot source: a data file (absolute) or nil for the task's own data (the eval doc excluded).
     public var fewshotFile: String?
+    /// The split the few-shot file is (for messages).
+    public var fewshotSplit: String?
+    /// lm-eval's rule when the task is in its local-data form (see TaskDataSource); nil: the
+    /// evaluated document is dropped exactly when the pool is the evaluated data.
+    public var fewshotExcludesEvaluated: Bool?
+    /// The Hugging Face dataset the data come from, when the YAML names one (for the missing-file message).
+    public var hub: HubDataset?
     /// "default" (seeded random, lm-eval's ContextSampler) or "first_n".
     public var fewshotSampler = "default"
     public var numFewshot = 0
@@ -98,10 +105,12 @@ extension TaskDefinition {
             throw TaskDefinitionError(file: path, message: "not valid YAML: \(error)")
         }
         guard let node, case .mapping = node else { throw TaskDefinitionError(file: path, message: "expected a mapping of task fields") }
+        try TaskYAMLKeys.check(node, file: path)
         return try parse(node, file: path, directory: url.deletingLastPathComponent().path)
     }
 
     static func parse(_ node: Node, file: String, directory: String) throws -> TaskDefinition {
+        func list(_ n: Node?) -> [Node] { n?.array() ?? [] }
         func fail(_ m: String) -> TaskDefinitionError { TaskDefinitionError(file: file, message: m) }
         let raw = YAMLValue.object(node)
         func string(_ key: String) throws -> String? {
@@ -117,7 +126,7 @@ extension TaskDefinition {
             if n.tag.description == "!function" {
                 guard let name = n.string else { throw fail("\(key): !function needs a name") }
                 guard TaskFunctions.registry[name] != nil else {
-                    throw fail("\(key): no Swift function '\(name)' is registered (known: \(TaskFunctions.registry.keys.sorted().joined(separator: ", ")))")
+                    throw fail("line \(TaskYAMLKeys.line(n)): \(key): !function \(name): forgetlens has no such function (Python functions of lm-eval tasks are not run; registered Swift functions: \(TaskFunctions.registry.keys.sorted().joined(separator: ", ")))")
                 }
                 return .function(name)
             }
@@ -132,7 +141,6 @@ extension TaskDefinition {
         }
 
         guard let name = try string("task") else { throw fail("task: missing (the task's name)") }
-        guard let data = try string("data") else { throw fail("data: missing (the data file, relative to this file)") }
         guard let typeName = try string("output_type") else { throw fail("output_type: missing") }
         guard let outputType = OutputType(rawValue: typeName) else {
             throw fail("output_type: '\(typeName)' is not one of \(OutputType.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -140,7 +148,7 @@ extension TaskDefinition {
         var processDocs: String? = nil
         if let n = node["process_docs"] {
             guard n.tag.description == "!function", let fname = n.string, TaskFunctions.registry[fname] != nil else {
-                throw fail("process_docs: expected !function NAME of a registered Swift function (known: \(TaskFunctions.registry.keys.sorted().joined(separator: ", ")))")
+                throw fail("line \(TaskYAMLKeys.line(n)): process_docs: \(n.tag.description == "!function" ? "!function \(n.string ?? ""): forgetlens has no such function" : "expected !function NAME") (registered Swift functions: \(TaskFunctions.registry.keys.sorted().joined(separator: ", ")))")
             }
             processDocs = fname
         }
@@ -151,6 +159,9 @@ extension TaskDefinition {
         var metrics: [MetricSpec] = []
         if let list = node["metric_list"] {
             for m in list.array() {
+                if let n = m["metric"], n.tag.description == "!function" {
+                    throw fail("line \(TaskYAMLKeys.line(n)): metric_list: !function \(n.string ?? ""): forgetlens has no such function (metrics are the registered ones: \(MetricRegistry.all.map(\.name).joined(separator: ", ")))")
+                }
                 guard let metric = m["metric"]?.string else { throw fail("metric_list: every entry needs `metric: NAME`") }
                 var spec = MetricSpec(name: metric, raw: YAMLValue.value(m))
                 spec.ignoreCase = m["ignore_case"]?.bool ?? false
@@ -160,16 +171,28 @@ extension TaskDefinition {
                 metrics.append(spec)
             }
         }
-        let known = Metrics.known(for: outputType)
+        let known = MetricRegistry.names(for: outputType)
         for m in metrics where !known.contains(m.name) {
             throw fail("metric_list: '\(m.name)' is not a \(outputType.rawValue) metric (known: \(known.joined(separator: ", ")))")
         }
+        for m in list(node["metric_list"]) {
+            // lm-eval's aggregation / higher_is_better restate the registry; one that differs would change the number
+            if let a = m["aggregation"], let name = m["metric"]?.string, let info = MetricRegistry.info(name) {
+                let mine = info.aggregation == .mean ? "mean" : info.aggregation.rawValue
+                guard a.string == mine else { throw fail("line \(TaskYAMLKeys.line(a)): metric_list: \(name) aggregates by \(mine), not '\(a.string ?? "")'") }
+            }
+            if let h = m["higher_is_better"], h.bool == nil { throw fail("line \(TaskYAMLKeys.line(h)): higher_is_better: expected true or false") }
+        }
         if metrics.isEmpty { metrics = known.prefix(1).map { MetricSpec(name: $0, raw: .object(JSONObject([("metric", .string($0))]))) } }
 
-        let dataPath = data.hasPrefix("/") ? data : URL(fileURLWithPath: directory).appendingPathComponent(data).standardized.path
-        var def = TaskDefinition(name: name, file: file, dataFile: dataPath, split: try string("split") ?? "validation",
+        let source = try TaskDataSource.resolve(node, task: name, file: file, directory: directory)
+        var def = TaskDefinition(name: name, file: file, dataFile: source.dataFile, split: source.split,
                                  outputType: outputType, processDocs: processDocs, docToText: docToText,
                                  docToTarget: docToTarget, docToChoice: docToChoice, metrics: metrics, raw: raw)
+        def.fewshotFile = source.fewshotFile
+        def.fewshotSplit = source.fewshotSplit
+        def.fewshotExcludesEvaluated = source.excludeEvaluated
+        def.hub = source.hub
         if let d = try string("target_delimiter") { def.targetDelimiter = d }
         if let d = try string("fewshot_delimiter") { def.fewshotDelimiter = d }
         if let d = try string("description") { def.description = d }
@@ -177,6 +200,10 @@ extension TaskDefinition {
         if let g = node["generation_kwargs"] {
             if let u = g["until"] { def.until = u.array().compactMap(\.string) }
             if let m = g["max_gen_toks"]?.int { def.maxGenTokens = m }
+            try GenerationSettings.checkGreedy(g, fail: fail)
+        }
+        if let r = node["repeats"], r.int != 1 {
+            throw fail("line \(TaskYAMLKeys.line(r)): repeats: only 1 is supported (one greedy generation per document)")
         }
         if let fl = node["filter_list"] {
             for f in fl.array() {
@@ -191,14 +218,11 @@ extension TaskDefinition {
                     case "take_first": steps.append(FilterStep(kind: .takeFirst))
                     case "strip": steps.append(FilterStep(kind: .strip))
                     case "lowercase": steps.append(FilterStep(kind: .lowercase))
-                    case let other: throw fail("filter_list: unknown filter function '\(other)' (known: regex, take_first, strip, lowercase)")
+                    case let other: throw fail("line \(TaskYAMLKeys.line(s)): filter_list: unknown filter function '\(other)' (known: regex, take_first, strip, lowercase)")
                     }
                 }
                 def.filters.append(FilterPipeline(name: f["name"]?.string ?? "none", steps: steps))
             }
-        }
-        if let fs = try string("fewshot_file") {
-            def.fewshotFile = fs.hasPrefix("/") ? fs : URL(fileURLWithPath: directory).appendingPathComponent(fs).standardized.path
         }
         if let s = node["fewshot_config"]?["sampler"]?.string {
             guard s == "default" || s == "first_n" else { throw fail("fewshot_config.sampler: '\(s)' (known: default, first_n)") }

@@ -70,9 +70,11 @@ public struct Experiment: Sendable {
     public var spectra: SpectraSettings
     public var variants: [Variant]
     public var backend = BackendSettings()
+    /// task_paths: directories of the user's own task YAMLs (absolute), added to the shipped tasks.
+    public var taskPaths: [String] = []
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
-    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend"]
+    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend", "task_paths"]
     static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend"]
     static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
 
@@ -161,6 +163,18 @@ public struct Experiment: Sendable {
         let output = try string(top, "output", "").map(resolve)
             ?? directory.appendingPathComponent("reports").appendingPathComponent(name).standardized.path
 
+        var taskPaths: [String] = []
+        if let n = top["task_paths"] {
+            let items: [Node]
+            if case .sequence(let seq) = n { items = Array(seq) } else if n.scalar != nil { items = [n] } else {
+                throw fail(n, "task_paths: expected a list of directories (relative to this file)")
+            }
+            for item in items {
+                guard item.scalar != nil, let p = item.string, !p.isEmpty else { throw fail(item, "task_paths: expected directory paths") }
+                try directoryMustExist(resolve(p), item, "task_paths")
+                taskPaths.append(resolve(p))
+            }
+        }
         guard let targetNodes = try names(top, "targets") else { throw fail(root, "missing field 'targets' (target-domain task names)") }
         let probeNodes = try names(top, "probes")
         var taskNodes = targetNodes + (probeNodes ?? [])
@@ -285,8 +299,11 @@ public struct Experiment: Sendable {
         }
         return Experiment(file: file, name: name, base: base, output: output, targets: targetNodes.map(\.0),
                           probes: probeNodes?.map(\.0) ?? defaultProbes, limit: limit, numFewshot: fewshot,
-                          spectra: spectra, variants: variants, backend: backend)
+                          spectra: spectra, variants: variants, backend: backend, taskPaths: taskPaths)
     }
+
+    /// The file's task_paths alone (validated), to build the task catalog the full parse checks names against.
+    public static func taskPaths(path: String) throws -> [String] { try load(path: path, knownTasks: nil).taskPaths }
 
     /// Yams keeps Tag.name internal; compare the raw tag text.
     static func tag(_ n: Node, _ name: Tag.Name) -> Bool { n.tag.rawValue == name.rawValue }

@@ -52,6 +52,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("tasks-dir"), help: "Directory of task definitions (default: $FORGETLENS_TASKS, ./tasks, or the tasks/ next to the executable).")
     var tasksDir: String?
 
+    @Option(name: .customLong("include-path"), help: "A directory of your own task YAMLs (searched recursively; forgetlens or lm-eval local-data form), added to the shipped tasks. Repeatable.")
+    var includePath: [String] = []
+
     // Remote scoring (issue 7): --model then only supplies tokenizer.json and config.json.
     enum BackendKind: String, ExpressibleByArgument, CaseIterable { case native, openai }
 
@@ -123,7 +126,7 @@ struct EvalCommand: ParsableCommand {
         guard let dir = tasksDir ?? TaskRegistry.defaultDirectory() else {
             throw CLIError("no tasks directory found: pass --tasks-dir DIR or set FORGETLENS_TASKS")
         }
-        let registry = try TaskRegistry(directory: dir)
+        let registry = try TaskRegistry(directory: dir, includePaths: includePath)
         // Every task and its data first: a bad name or file fails before the model loads.
         let loaded = try taskNames.map { try EvaluationTask(definition: try registry.definition($0)) }
         if backend == .openai {

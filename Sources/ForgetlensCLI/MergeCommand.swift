@@ -22,12 +22,15 @@ struct MergeCommand: ParsableCommand {
     @Argument(help: "The stores to merge (e.g. reports/NAME/shards/*.sqlite).")
     var inputs: [String]
 
+    @Option(name: .customLong("include-path"), help: "A directory of your own task YAMLs (the experiment's task_paths). Repeatable.")
+    var includePath: [String] = []
+
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one input store") }
     }
 
     func run() throws {
-        let catalog = try TaskCatalog()
+        let catalog = try TaskCatalog(includePaths: includePath)
         let s = try StoreMerger.merge(into: output, from: inputs, catalog: catalog, toolVersion: ExperimentContext.toolVersion)
         var lines = ["Merged \(s.inputs) store\(s.inputs == 1 ? "" : "s") into \(output):",
                      "  items: \(s.itemsAdded) added, \(s.itemsDuplicate) already present (identical)",
