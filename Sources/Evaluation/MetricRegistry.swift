@@ -27,6 +27,8 @@ public enum MetricRegistry {
         MetricInfo(name: "acc_bytes", outputTypes: [.multipleChoice], aggregation: .mean, higherIsBetter: true),
         MetricInfo(name: "acc_norm_tokens", outputTypes: [.multipleChoice], aggregation: .mean, higherIsBetter: true),
         MetricInfo(name: "exact_match", outputTypes: [.multipleChoice, .generateUntil], aggregation: .mean, higherIsBetter: true),
+        // runs the generated code (opt-in): per document pass@k for each k of the metric's `k`
+        MetricInfo(name: "pass_at_k", outputTypes: [.generateUntil], aggregation: .mean, higherIsBetter: true),
         MetricInfo(name: "word_perplexity", outputTypes: [.loglikelihoodRolling], aggregation: .weightedPerplexity, higherIsBetter: false),
         MetricInfo(name: "byte_perplexity", outputTypes: [.loglikelihoodRolling], aggregation: .weightedPerplexity, higherIsBetter: false),
         MetricInfo(name: "bits_per_byte", outputTypes: [.loglikelihoodRolling], aggregation: .bitsPerByte, higherIsBetter: false),
@@ -34,7 +36,15 @@ public enum MetricRegistry {
 
     static let byName: [String: MetricInfo] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
-    public static func info(_ name: String) -> MetricInfo? { byName[name] }
+    public static func info(_ name: String) -> MetricInfo? {
+        byName[name] ?? (name.hasPrefix("pass@") ? byName["pass_at_k"] : nil)  // pass@1 is pass_at_k's value at k = 1
+    }
+
+    /// The names a metric's per-document values are reported under (lm-eval expands pass_at_k's
+    /// dict into pass@1, pass@10, ...).
+    public static func reportedNames(_ spec: MetricSpec) -> [String] {
+        spec.name == "pass_at_k" ? spec.k.map { "pass@\($0)" } : [spec.name]
+    }
 
     /// The metrics an output type computes, in registry order (the first is the default).
     public static func names(for type: OutputType) -> [String] {

@@ -114,10 +114,11 @@ public enum Metrics {
 
 /// lm-eval's generation filters: regex (group_select, fallback) and take_first.
 enum GenerationFilters {
-    static func apply(_ pipeline: FilterPipeline, to response: String) -> String {
+    static func apply(_ pipeline: FilterPipeline, to response: String, doc: JSONObject = JSONObject()) -> String {
         var value = response
         for step in pipeline.steps {
             switch step.kind {
+            case .prependPrompt: value = (doc["prompt"]?.stringValue ?? "") + value
             case .regex(let pattern, let group, let fallback):
                 guard let re = try? NSRegularExpression(pattern: pattern) else { value = fallback; continue }
                 let matches = re.matches(in: value, range: NSRange(value.startIndex..., in: value))
@@ -126,14 +127,16 @@ enum GenerationFilters {
                 guard matches.indices.contains(index) else { value = fallback; continue }
                 let m = matches[index]
                 // re.findall: with groups, the first group's text (or the tuple's first non-empty one)
+                // (one group: its text, maybe empty; several: findall's tuple, its first non-empty
+                // member or the fallback), then str.strip(), as lm-eval's RegexFilter
                 var text: String? = nil
                 if m.numberOfRanges > 1 {
                     for g in 1..<m.numberOfRanges {
                         if let r = Range(m.range(at: g), in: value), !value[r].isEmpty { text = String(value[r]); break }
                     }
-                    if text == nil { text = "" }
+                    if text == nil && m.numberOfRanges == 2 { text = "" }
                 } else if let r = Range(m.range, in: value) { text = String(value[r]) }
-                value = text ?? fallback
+                value = text.map { PythonString.strip($0) } ?? fallback
             case .takeFirst: break  // one response per document
             case .strip: value = PythonString.strip(value)
             case .lowercase: value = value.lowercased()

@@ -16,6 +16,12 @@ public enum ResultsWriter {
                 r["\(a.metric),\(filter)"] = .double(a.value)
                 r["\(a.metric)_stderr,\(filter)"] = a.stderr.map(JSONValue.double) ?? .string("N/A")
             }
+            for other in t.otherFilters {
+                for a in other.aggregates {
+                    r["\(a.metric),\(other.name)"] = .double(a.value)
+                    r["\(a.metric)_stderr,\(other.name)"] = a.stderr.map(JSONValue.double) ?? .string("N/A")
+                }
+            }
             results[name] = .object(r)
             groupSubtasks[name] = .array([])
             configs[name] = .object(taskConfig(t))

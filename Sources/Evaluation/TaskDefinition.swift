@@ -25,11 +25,17 @@ public struct MetricSpec: Sendable {
     public var ignorePunctuation = false
     public var ignoreNumbers = false
     public var regexesToIgnore: [String] = []
+    /// pass_at_k: the k values (lm-eval's `k: [1]`).
+    public var k: [Int] = []
     public var raw: JSONValue
 }
 
 public struct FilterStep: Sendable {
-    public enum Kind: Sendable { case regex(pattern: String, group: Int, fallback: String), takeFirst, strip, lowercase }
+    public enum Kind: Sendable {
+        case regex(pattern: String, group: Int, fallback: String), takeFirst, strip, lowercase
+        /// lm-eval humaneval's custom filter utils.build_predictions: the document's prompt + the generation.
+        case prependPrompt
+    }
     public var kind: Kind
 }
 
@@ -74,6 +80,9 @@ public struct TaskDefinition: Sendable {
     public var version: JSONValue = .double(1.0)
     /// The definition as written, for results.json's "configs".
     public var raw: JSONObject
+
+    /// Scored by running generated code (pass_at_k): needs --allow-code-execution.
+    public var runsCode: Bool { metrics.contains { $0.name == "pass_at_k" } }
 
     /// Functions registered in Swift that the definition names.
     var functionNames: [String] {
@@ -168,6 +177,11 @@ extension TaskDefinition {
                 spec.ignorePunctuation = m["ignore_punctuation"]?.bool ?? false
                 spec.ignoreNumbers = m["ignore_numbers"]?.bool ?? false
                 spec.regexesToIgnore = m["regexes_to_ignore"]?.array().compactMap(\.string) ?? []
+                if metric == "pass_at_k" {
+                    let ks = m["k"].map { $0.array().isEmpty ? [$0.int].compactMap { $0 } : $0.array().compactMap(\.int) } ?? []
+                    guard !ks.isEmpty, ks.allSatisfy({ $0 >= 1 }) else { throw fail("line \(TaskYAMLKeys.line(m)): metric_list: pass_at_k needs `k: [K, ...]` with K >= 1") }
+                    spec.k = ks
+                }
                 metrics.append(spec)
             }
         }
@@ -218,7 +232,12 @@ extension TaskDefinition {
                     case "take_first": steps.append(FilterStep(kind: .takeFirst))
                     case "strip": steps.append(FilterStep(kind: .strip))
                     case "lowercase": steps.append(FilterStep(kind: .lowercase))
-                    case let other: throw fail("line \(TaskYAMLKeys.line(s)): filter_list: unknown filter function '\(other)' (known: regex, take_first, strip, lowercase)")
+                    case "custom":
+                        guard let fn = s["filter_fn"], fn.tag.description == "!function", fn.string == "humaneval.build_predictions" else {
+                            throw fail("line \(TaskYAMLKeys.line(s)): filter_list: custom filter_fn: \(s["filter_fn"]?.string ?? "missing"): forgetlens has no such function (known: !function humaneval.build_predictions)")
+                        }
+                        steps.append(FilterStep(kind: .prependPrompt))
+                    case let other: throw fail("line \(TaskYAMLKeys.line(s)): filter_list: unknown filter function '\(other)' (known: regex, take_first, strip, lowercase, custom)")
                     }
                 }
                 def.filters.append(FilterPipeline(name: f["name"]?.string ?? "none", steps: steps))

@@ -137,7 +137,7 @@ public final class Sandbox: @unchecked Sendable {
             if r < 0 && errno != EINTR { break }
             if Date() >= deadline { timedOut = true; break }
             usleep(pause)
-            pause = min(pause * 2, 20_000)  // short programs are noticed quickly, long ones cheaply
+            pause = min(pause * 2, 5_000)  // short programs are noticed quickly, long ones cheaply
         }
         killAll(pid)  // on time-out everything; otherwise anything the program left in its group
         var status: Int32 = 0
