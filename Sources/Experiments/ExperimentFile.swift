@@ -72,9 +72,11 @@ public struct Experiment: Sendable {
     public var backend = BackendSettings()
     /// task_paths: directories of the user's own task YAMLs (absolute), added to the shipped tasks.
     public var taskPaths: [String] = []
+    /// allow_code_execution: code tasks (humaneval) may run the model's programs in the sandbox.
+    public var allowCodeExecution = false
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
-    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend", "task_paths"]
+    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend", "task_paths", "allow_code_execution"]
     static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend"]
     static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
 
@@ -174,6 +176,11 @@ public struct Experiment: Sendable {
                 try directoryMustExist(resolve(p), item, "task_paths")
                 taskPaths.append(resolve(p))
             }
+        }
+        var allowCode = false
+        if let n = top["allow_code_execution"] {
+            guard n.scalar != nil, Self.tag(n, .bool), let b = n.bool else { throw fail(n, "allow_code_execution: expected true or false") }
+            allowCode = b
         }
         guard let targetNodes = try names(top, "targets") else { throw fail(root, "missing field 'targets' (target-domain task names)") }
         let probeNodes = try names(top, "probes")
@@ -299,7 +306,7 @@ public struct Experiment: Sendable {
         }
         return Experiment(file: file, name: name, base: base, output: output, targets: targetNodes.map(\.0),
                           probes: probeNodes?.map(\.0) ?? defaultProbes, limit: limit, numFewshot: fewshot,
-                          spectra: spectra, variants: variants, backend: backend, taskPaths: taskPaths)
+                          spectra: spectra, variants: variants, backend: backend, taskPaths: taskPaths, allowCodeExecution: allowCode)
     }
 
     /// The file's task_paths alone (validated), to build the task catalog the full parse checks names against.

@@ -55,6 +55,10 @@ public final class TaskCatalog {
         let wanted: String
         switch def.outputType {
         case .multipleChoice: wanted = "acc"
+        case .generateUntil where def.runsCode:
+            // pass@k at the smallest k (pass@1 for humaneval), higher is better
+            let k = def.metrics.first { $0.name == "pass_at_k" }?.k.min() ?? 1
+            return ("pass@\(k)", false)
         case .generateUntil: wanted = "exact_match"
         case .loglikelihoodRolling: wanted = "bits_per_byte"
         }
