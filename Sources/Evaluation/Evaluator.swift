@@ -11,6 +11,8 @@ public struct EvaluationOptions: Sendable {
     /// (the sampler's random state advances document by document). Aggregates then cover
     /// only these documents.
     public var documents: Set<Int>?
+    /// Seeds every sample (with SampleSeed) when a task samples; lm-eval's default seed.
+    public var samplingSeed: UInt64 = 1234
     /// Runs generated code for pass_at_k (nil: code execution not allowed, and a code task is an error).
     public var codeChecks: ProgramChecks?
     public init(limit: Int? = nil, numFewshot: Int? = nil) {
@@ -35,6 +37,8 @@ public struct TaskResult: Sendable {
     /// aggregates, reported as `metric,filter` in results.json as lm-eval does. The store and
     /// the samples file keep the first filter's.
     public var otherFilters: [(name: String, filtered: [String], aggregates: [(metric: String, value: Double, stderr: Double?)])] = []
+    /// Every sample of each document (tasks that sample or repeat; `generations` holds the first).
+    public var samples: [[String]] = []
     /// pass_at_k tasks: how each document's program ended.
     public var programOutcomes: [SandboxOutcome] = []
     public var itemMetrics: [[(String, ItemValue)]] = []
@@ -104,6 +108,8 @@ public final class Evaluator {
             for (ll, text) in zip(result.rolling, texts) {
                 result.itemMetrics.append(Metrics.rolling(logLikelihood: ll, text: text, wanted: wanted))
             }
+        case .generateUntil where def.samplesGenerations:
+            try runSampled(def, docs: docs, options: options, result: &result, progress: progress)
         case .generateUntil:
             let requests = docs.map { d -> GenerationRequest in
                 if case .generate(let c, let u, let m) = d.requests[0] { return GenerationRequest(context: c, until: u, maxTokens: m) }

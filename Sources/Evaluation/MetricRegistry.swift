@@ -29,6 +29,10 @@ public enum MetricRegistry {
         MetricInfo(name: "exact_match", outputTypes: [.multipleChoice, .generateUntil], aggregation: .mean, higherIsBetter: true),
         // runs the generated code (opt-in): per document pass@k for each k of the metric's `k`
         MetricInfo(name: "pass_at_k", outputTypes: [.generateUntil], aggregation: .mean, higherIsBetter: true),
+        // generation diversity (Sources/Evaluation/SampledGeneration.swift): higher = more diverse
+        MetricInfo(name: "distinct_fraction", outputTypes: [.generateUntil], aggregation: .mean, higherIsBetter: true),
+        MetricInfo(name: "distinct_2", outputTypes: [.generateUntil], aggregation: .mean, higherIsBetter: true),
+        MetricInfo(name: "token_entropy", outputTypes: [.generateUntil], aggregation: .mean, higherIsBetter: true),
         MetricInfo(name: "word_perplexity", outputTypes: [.loglikelihoodRolling], aggregation: .weightedPerplexity, higherIsBetter: false),
         MetricInfo(name: "byte_perplexity", outputTypes: [.loglikelihoodRolling], aggregation: .weightedPerplexity, higherIsBetter: false),
         MetricInfo(name: "bits_per_byte", outputTypes: [.loglikelihoodRolling], aggregation: .bitsPerByte, higherIsBetter: false),

@@ -72,10 +72,17 @@ public enum ResultsWriter {
         })
         c["output_type"] = .string(def.outputType.rawValue)
         if def.outputType == .generateUntil {
-            c["generation_kwargs"] = .object(JSONObject([("until", .array(def.until.map(JSONValue.string))), ("max_gen_toks", .int(def.maxGenTokens)), ("do_sample", .bool(false))]))
+            var g = JSONObject([("until", .array(def.until.map(JSONValue.string))), ("max_gen_toks", .int(def.maxGenTokens)), ("do_sample", .bool(def.sampling != nil))])
+            if let s = def.sampling {
+                // the settings the samples were drawn with (transformers' defaults filled in)
+                g["temperature"] = .double(s.temperature)
+                g["top_k"] = .int(s.topK ?? 0)
+                g["top_p"] = .double(s.topP ?? 1)
+            }
+            c["generation_kwargs"] = .object(g)
             if let f = def.raw["filter_list"] { c["filter_list"] = f }
         }
-        c["repeats"] = .int(1)
+        c["repeats"] = .int(def.repeats)
         c["metadata"] = .object(JSONObject([("version", def.version), ("config_source", .string(def.file))]))
         return c
     }
@@ -116,7 +123,7 @@ public enum ResultsWriter {
                 s["filtered_resps"] = .array([.string(pyStr(t.rolling[i]))])
                 if case .rolling(let text) = d.requests[0] { firstArgument = text } else { firstArgument = "" }
             case .generateUntil:
-                s["resps"] = .array([.array([.string(t.generations[i])])])
+                s["resps"] = .array([.array((t.samples.isEmpty ? [t.generations[i]] : t.samples[i]).map(JSONValue.string))])
                 s["filtered_resps"] = .array([.string(t.filtered[i])])
                 firstArgument = d.contexts.first ?? ""
             }

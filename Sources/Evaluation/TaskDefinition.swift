@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Yams
 
@@ -64,6 +65,10 @@ public struct TaskDefinition: Sendable {
     /// generate_until: stop strings and the token budget (lm-eval's default max_gen_toks is 256).
     public var until: [String] = []
     public var maxGenTokens = 256
+    /// do_sample: true (nil: greedy, the default).
+    public var sampling: SamplingSettings?
+    /// lm-eval's repeats: generations per document.
+    public var repeats = 1
     public var filters: [FilterPipeline] = []
     /// Few-shot source: a data file (absolute) or nil for the task's own data (the eval doc excluded).
     public var fewshotFile: String?
@@ -214,10 +219,11 @@ extension TaskDefinition {
         if let g = node["generation_kwargs"] {
             if let u = g["until"] { def.until = u.array().compactMap(\.string) }
             if let m = g["max_gen_toks"]?.int { def.maxGenTokens = m }
-            try GenerationSettings.checkGreedy(g, fail: fail)
+            def.sampling = try GenerationSettings.parse(g, fail: fail)
         }
-        if let r = node["repeats"], r.int != 1 {
-            throw fail("line \(TaskYAMLKeys.line(r)): repeats: only 1 is supported (one greedy generation per document)")
+        if let r = node["repeats"] {
+            guard let n = r.int, n >= 1 else { throw fail("line \(TaskYAMLKeys.line(r)): repeats: expected an integer >= 1") }
+            def.repeats = n
         }
         if let fl = node["filter_list"] {
             for f in fl.array() {

@@ -55,6 +55,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("include-path"), help: "A directory of your own task YAMLs (searched recursively; forgetlens or lm-eval local-data form), added to the shipped tasks. Repeatable.")
     var includePath: [String] = []
 
+    @Option(help: "Seed of sampled generations (tasks with do_sample: true or repeats): each sample is a function of (seed, task, document, repeat) only.")
+    var seed: UInt64 = 1234
+
     @Flag(name: .customLong("allow-code-execution"), help: "Let code tasks (humaneval: pass_at_k) run the model's generated programs, each in a sandbox (own process, time/memory/process/output limits, empty directory, scrubbed environment, no network where the kernel allows).")
     var allowCodeExecution = false
 
@@ -121,6 +124,7 @@ struct EvalCommand: ParsableCommand {
         config["limit"] = limit.map(JSONValue.int) ?? .null
         config["num_fewshot"] = numFewshot.map(JSONValue.int) ?? .null
         config["fewshot_seed"] = .int(FewShotSampler.defaultSeed)
+        config["sampling_seed"] = .int(Int(truncatingIfNeeded: seed))
         return (remote, config)
     }
 
@@ -167,6 +171,7 @@ struct EvalCommand: ParsableCommand {
         config["limit"] = limit.map(JSONValue.int) ?? .null
         config["num_fewshot"] = numFewshot.map(JSONValue.int) ?? .null
         config["fewshot_seed"] = .int(FewShotSampler.defaultSeed)
+        config["sampling_seed"] = .int(Int(truncatingIfNeeded: seed))
 
         let tokURL = URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: tokURL.path) else {
@@ -181,6 +186,7 @@ struct EvalCommand: ParsableCommand {
     func evaluate(_ loaded: [EvaluationTask], backend: EvaluationBackend, config: JSONObject, start: Date) throws {
         let evaluator = Evaluator(backend: backend)
         var options = EvaluationOptions(limit: limit, numFewshot: numFewshot)
+        options.samplingSeed = seed
         if allowCodeExecution {
             var limits = SandboxLimits()
             limits.seconds = codeTimeout

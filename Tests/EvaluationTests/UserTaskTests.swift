@@ -136,8 +136,11 @@ final class UserTaskTests: XCTestCase {
         XCTAssertTrue(try definitionError(valid + "process_results: !function utils.process\n").contains("'process_results'"))
         let agg = try definitionError(valid + "metric_list:\n  - metric: acc\n    aggregation: median\n")
         XCTAssertTrue(agg.contains("line 9") && agg.contains("aggregates by mean"), agg)
-        let sample = try definitionError(valid.replacingOccurrences(of: "multiple_choice", with: "generate_until") + "generation_kwargs:\n  do_sample: true\n")
-        XCTAssertTrue(sample.contains("line 8") && sample.contains("sampling"), sample)
+        let gen = valid.replacingOccurrences(of: "multiple_choice", with: "generate_until")
+        let sample = try definitionError(gen + "generation_kwargs:\n  temperature: 0.7\n")
+        XCTAssertTrue(sample.contains("line 8") && sample.contains("without do_sample"), sample)
+        let flag = try definitionError(gen + "generation_kwargs:\n  do_sample: maybe\n")
+        XCTAssertTrue(flag.contains("line 8") && flag.contains("do_sample: expected true or false"), flag)
     }
 
     func testUnknownFunctionIsNamed() throws {
