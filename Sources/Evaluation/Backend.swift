@@ -56,16 +56,26 @@ public struct GeneratedText: Sendable, Equatable {
     }
 }
 
+/// A backend that samples (and may record entropies): the native engine, a server, the store's cache.
+public protocol SamplingBackend: EvaluationBackend {
+    func generateDetailed(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [GeneratedText]
+}
+
+extension RemoteBackend: SamplingBackend {
+    /// The server samples (samplingFields); entropies would need whole next-token distributions.
+    public func generateDetailed(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [GeneratedText] {
+        if requests.contains(where: \.recordEntropy) {
+            throw EvaluationError("\(name): token_entropy needs the model's whole next-token distribution at every step, which an OpenAI-compatible server does not return; use the native backend")
+        }
+        return try generate(requests, progress: progress).map { GeneratedText(text: $0) }
+    }
+}
+
 extension EvaluationBackend {
     /// Sampled generations; a backend that only decodes greedily answers greedy requests and
     /// refuses the others (never a silent greedy answer to a sampling request).
     public func generateSamples(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [GeneratedText] {
-        if let native = self as? NativeBackend { return try native.generateDetailed(requests, progress: progress) }
-        if let remote = self as? RemoteBackend {
-            // the server samples (RemoteBackend.samplingFields); entropies would need full next-token distributions
-            if requests.contains(where: \.recordEntropy) { throw EvaluationError("\(name): token_entropy needs the model's whole next-token distribution at every step, which an OpenAI-compatible server does not return; use the native backend") }
-            return try remote.generate(requests, progress: progress).map { GeneratedText(text: $0) }
-        }
+        if let sampler = self as? SamplingBackend { return try sampler.generateDetailed(requests, progress: progress) }
         if requests.contains(where: { $0.sampling != nil || $0.recordEntropy }) {
             throw EvaluationError("\(name): this backend decodes greedily only; sampling and token entropies need the native backend")
         }
@@ -75,7 +85,7 @@ extension EvaluationBackend {
 
 /// The in-process backend: Engine.LanguageModel + Tokenizers.Tokenizer, tokenizing as lm-eval's
 /// HFLM does (api/model.py _encode_pair, models/huggingface.py tok_encode).
-public final class NativeBackend: EvaluationBackend {
+public final class NativeBackend: SamplingBackend {
     public let model: LanguageModel
     public let tokenizer: Tokenizer
     public let name: String

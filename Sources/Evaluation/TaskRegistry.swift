@@ -18,11 +18,13 @@ public struct TaskRegistry: Sendable {
         }
         var files: [String: String] = [:]
         func add(_ name: String, _ path: String) throws {
+            // the same file reached twice (an include path that is the tasks directory, or inside another) is one definition
+            if let other = files[name], other == path { return }
             if let other = files[name] { throw EvaluationError("task '\(name)' is defined twice: \(other) and \(path)") }
             files[name] = path
         }
         for entry in entries.sorted() where Self.isYAML(entry) {
-            let path = URL(fileURLWithPath: directory).appendingPathComponent(entry).path
+            let path = URL(fileURLWithPath: directory).appendingPathComponent(entry).standardized.path
             try add(try Self.taskName(path) ?? String(entry.prefix(upTo: entry.lastIndex(of: ".")!)), path)
         }
         for dir in includePaths {

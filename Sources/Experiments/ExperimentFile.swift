@@ -74,9 +74,14 @@ public struct Experiment: Sendable {
     public var taskPaths: [String] = []
     /// allow_code_execution: code tasks (humaneval) may run the model's programs in the sandbox.
     public var allowCodeExecution = false
+    /// diversity: generation tasks whose samples are compared (distinct_fraction, distinct_2,
+    /// token_entropy of their metric_list), per checkpoint, shown beside learning and forgetting.
+    public var diversity: [String] = []
+    /// seed: of sampled generations (part of the store's task key of sampled tasks).
+    public var seed: UInt64 = 1234
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
-    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend", "task_paths", "allow_code_execution"]
+    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend", "task_paths", "allow_code_execution", "diversity", "seed"]
     static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend"]
     static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
 
@@ -92,7 +97,7 @@ public struct Experiment: Sendable {
 
     /// The store: output/results.sqlite.
     public var storePath: String { URL(fileURLWithPath: output).appendingPathComponent("results.sqlite").path }
-    public var allTasks: [String] { var seen = Set<String>(); return (targets + probes).filter { seen.insert($0).inserted } }
+    public var allTasks: [String] { var seen = Set<String>(); return (targets + probes + diversity).filter { seen.insert($0).inserted } }
 
     /// Reads and validates an experiment file. `knownTasks` (task names) checks targets and probes.
     public static func load(path: String, knownTasks: Set<String>? = nil) throws -> Experiment {
@@ -184,14 +189,20 @@ public struct Experiment: Sendable {
         }
         guard let targetNodes = try names(top, "targets") else { throw fail(root, "missing field 'targets' (target-domain task names)") }
         let probeNodes = try names(top, "probes")
-        var taskNodes = targetNodes + (probeNodes ?? [])
+        let diversityNodes = try names(top, "diversity") ?? []
+        var seed: UInt64 = 1234
+        if let n = top["seed"] {
+            guard n.scalar != nil, Self.tag(n, .int), let i = n.int, i >= 0 else { throw fail(n, "seed: expected a non-negative integer") }
+            seed = UInt64(i)
+        }
+        var taskNodes = targetNodes + (probeNodes ?? []) + diversityNodes
         if let knownTasks {
             if probeNodes == nil { taskNodes += defaultProbes.map { ($0, top["targets"]!) } }
             for (t, n) in taskNodes where !knownTasks.contains(t) {
                 throw fail(n, "unknown task '\(t)' (known: \(knownTasks.sorted().joined(separator: ", ")))")
             }
         }
-        for group in [targetNodes, probeNodes ?? []] {
+        for group in [targetNodes, probeNodes ?? [], diversityNodes] {
             var seen: Set<String> = []
             for (t, n) in group where !seen.insert(t).inserted { throw fail(n, "task '\(t)' is listed twice") }
         }
@@ -306,7 +317,8 @@ public struct Experiment: Sendable {
         }
         return Experiment(file: file, name: name, base: base, output: output, targets: targetNodes.map(\.0),
                           probes: probeNodes?.map(\.0) ?? defaultProbes, limit: limit, numFewshot: fewshot,
-                          spectra: spectra, variants: variants, backend: backend, taskPaths: taskPaths, allowCodeExecution: allowCode)
+                          spectra: spectra, variants: variants, backend: backend, taskPaths: taskPaths, allowCodeExecution: allowCode,
+                          diversity: diversityNodes.map(\.0), seed: seed)
     }
 
     /// The file's task_paths alone (validated), to build the task catalog the full parse checks names against.

@@ -62,6 +62,9 @@ public final class ExperimentRunner {
         if !experiment.allowCodeExecution, let code = try experiment.allTasks.first(where: { try catalog.task($0).definition.runsCode }) {
             throw EvaluationError.codeExecutionNotAllowed(code)
         }
+        for t in experiment.diversity where !(try catalog.task(t).definition.metrics.contains { Diversity.metrics.contains($0.name) }) {
+            throw EvaluationError("\(experiment.file): diversity task \(t) has none of \(Diversity.metrics.sorted().joined(separator: ", ")) in its metric_list")
+        }
         let runID = try store.beginRun(toolVersion: options.toolVersion, experiment: experiment.name, options: optionsJSON(shard: shard))
         do {
             try store.save(definition: try ExperimentDefinition(experiment, catalog: catalog))
@@ -169,6 +172,7 @@ public final class ExperimentRunner {
         let evaluator = Evaluator(backend: caching)
         var evalOptions = EvaluationOptions(limit: limit, numFewshot: key.fewshot)
         evalOptions.documents = documents.map(Set.init)
+        evalOptions.samplingSeed = experiment.seed
         if evalTask.definition.runsCode && experiment.allowCodeExecution { evalOptions.codeChecks = try codeChecks() }
         let result = try withoutActuallyEscaping(events) { ev in
             caching.chunkCommitted = { done, total in ev(.task(label: c.label, task: task, done: done, total: total)) }

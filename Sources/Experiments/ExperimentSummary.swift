@@ -25,6 +25,10 @@ public enum ExperimentSummary {
             return items.compactMapValues(\.acc)
         }
 
+        /// (task, metric) of every diversity measure the diversity tasks list.
+        func diversityColumns() throws -> [(String, String)] {
+            try e.diversity.flatMap { t in try catalog.task(t).definition.metrics.map(\.name).filter { Diversity.metrics.contains($0) }.map { (t, $0) } }
+        }
         struct Partial { var row: VariantRow; var fingerprint: String? }
         var partials: [Partial] = []
         let entries: [(label: String, method: String, rank: Int?, step: Int?, tokens: Int?, isBase: Bool)] =
@@ -42,6 +46,7 @@ public enum ExperimentSummary {
                 row.targetScores[t] = try score(cp.fingerprint, t, metric: m, negate: neg)
             }
             for p in e.probes { row.probeScores[p] = try score(cp.fingerprint, p, metric: "acc", negate: false) }
+            for (t, m) in try diversityColumns() { row.diversity["\(t) \(m)"] = try score(cp.fingerprint, t, metric: m, negate: false) }
             let targets = e.targets.compactMap { row.targetScores[$0] }
             if targets.count == e.targets.count { row.learning = Estimate.meanOfMeans(targets) }
             let probes = e.probes.compactMap { row.probeScores[$0] }
@@ -103,6 +108,7 @@ public enum ExperimentSummary {
                                 targets: e.targets, targetMetrics: targetMetrics, probes: e.probes, itemCounts: itemCounts,
                                 fewshot: e.numFewshot ?? 0, rows: partials.map(\.row), spectra: spectra,
                                 bootstrapResamples: bootstrapResamples, notes: notes)
+        model.diversityColumns = try diversityColumns().map { "\($0.0) \($0.1)" }
         model.markFrontier()
         return model
     }

@@ -7,8 +7,16 @@ extension Experiment {
     }
 
     /// What keys a checkpoint's stored items and aggregate of a task.
+    /// A sampled task's key also names its sampling settings, repeats and the experiment's seed
+    /// (greedy tasks keep their plain content hash, so existing stores stay valid).
     public func taskKey(_ fingerprint: String, _ task: String, catalog: TaskCatalog) throws -> ResultsStore.TaskKey {
-        ResultsStore.TaskKey(fingerprint: fingerprint, task: task, taskHash: try catalog.hash(task), fewshot: try fewshot(task, catalog: catalog))
+        var hash = try catalog.hash(task)
+        let def = try catalog.task(task).definition
+        if def.samplesGenerations {
+            let s = def.sampling.map { "t=\($0.temperature),k=\($0.topK ?? 0),p=\($0.topP ?? 1)" } ?? "greedy"
+            hash += "|sample:\(s),n=\(def.repeats),seed=\(seed)"
+        }
+        return ResultsStore.TaskKey(fingerprint: fingerprint, task: task, taskHash: hash, fewshot: try fewshot(task, catalog: catalog))
     }
 
     /// Documents of `task` that checkpoint `checkpoint` (0 = base, i = variant i) scores: all

@@ -59,6 +59,10 @@ public final class TaskCatalog {
             // pass@k at the smallest k (pass@1 for humaneval), higher is better
             let k = def.metrics.first { $0.name == "pass_at_k" }?.k.min() ?? 1
             return ("pass@\(k)", false)
+        case .generateUntil where !def.metrics.contains(where: { $0.name == "exact_match" }):
+            // a diversity task: its first diversity measure stands for it in progress lines
+            if let d = def.metrics.first(where: { Diversity.metrics.contains($0.name) }) { return (d.name, false) }
+            wanted = "exact_match"
         case .generateUntil: wanted = "exact_match"
         case .loglikelihoodRolling: wanted = "bits_per_byte"
         }

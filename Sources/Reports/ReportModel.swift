@@ -33,6 +33,8 @@ public struct VariantRow: Codable, Sendable {
     public var mcnemar: [String: McNemarSummary]
     public var bootstrap: BootstrapResult?
     public var onFrontier = false
+    /// Generation diversity: "task metric" -> estimate (the experiment's diversity tasks).
+    public var diversity: [String: Estimate] = [:]
 
     public init(label: String, method: String, rank: Int? = nil, step: Int? = nil, tokens: Int? = nil, isBase: Bool,
                 learning: Estimate?, probeMean: Estimate?, forgetting: Estimate?,
@@ -100,6 +102,8 @@ public struct ReportModel: Codable, Sendable {
     public var spectra: [SpectrumSummary]
     public var bootstrapResamples: Int
     public var notes: [String]
+    /// The diversity columns ("task metric"), in order; empty without diversity tasks.
+    public var diversityColumns: [String] = []
 
     public init(name: String, base: String, generated: String, toolVersion: String, targets: [String], targetMetrics: [String: String],
                 probes: [String], itemCounts: [String: Int], fewshot: Int, rows: [VariantRow], spectra: [SpectrumSummary],
