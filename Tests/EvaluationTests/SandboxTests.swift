@@ -105,12 +105,43 @@ final class SandboxTests: XCTestCase {
         XCTAssertFalse(try s.run(python: "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n").passed)
     }
 
-    /// Processes whose name is `comm`, from /proc.
+    /// Live (not zombie) processes whose name is `comm`, from /proc. Killed processes whose parent
+    /// died wait as zombies until the container's init reaps them: they run nothing.
     func processes(named comm: String) throws -> Int {
         var n = 0
         for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") where Int(entry) != nil {
-            if let c = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8), c.trimmingCharacters(in: .whitespacesAndNewlines) == comm { n += 1 }
+            guard let c = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8), c.trimmingCharacters(in: .whitespacesAndNewlines) == comm,
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let state = stat[stat.index(close, offsetBy: 2)]
+            if state != "Z" && state != "X" { n += 1 }
         }
         return n
+    }
+
+    /// Without namespaces (kernels or containers that refuse them) a hang and a fork bomb are
+    /// still ended by the limits and the process-group kill.
+    func testWithoutNamespacesTheLimitsStillHold() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: Sandbox.defaultInterpreter), "no \(Sandbox.defaultInterpreter)")
+        var l = limits
+        l.namespaces = false
+        let s = try Sandbox(limits: l)
+        XCTAssertEqual(try s.run(python: "while True:\n    pass\n"), .timedOut)
+        let marker = "flfb-\(UUID().uuidString.prefix(8))"
+        let outcome = try s.run(python: """
+        import os, time
+        open('/proc/self/comm', 'w').write('\(marker)')
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                time.sleep(0.01)
+        """)
+        XCTAssertFalse(outcome.passed)
+        usleep(200_000)
+        XCTAssertEqual(try processes(named: marker), 0, "processes left after the fork bomb")
+        guard case .failed(_, let stderr) = try s.run(python: "x = []\nwhile True:\n    x.append(bytearray(50 << 20))\n") else { return XCTFail() }
+        XCTAssertTrue(stderr.contains("MemoryError"), stderr)
+        XCTAssertEqual(try s.run(python: "print('next')\n"), .passed)
     }
 }

@@ -9,6 +9,9 @@ public struct SandboxLimits: Sendable, Equatable {
     public var processes: Int = 32
     /// stdout + stderr and every file the program writes.
     public var outputBytes: Int = 1 << 20
+    /// New pid/mount/network namespaces where the kernel allows (false: only the limits, the
+    /// process-group kill and, as root, `nobody`: what a kernel without namespaces gives).
+    public var namespaces = true
     public init() {}
 }
 
@@ -115,7 +118,7 @@ public final class Sandbox: @unchecked Sendable {
                     stdout_path: o, stderr_path: e,
                     cpu_seconds: Int(limits.seconds.rounded(.up)), memory_bytes: limits.memoryBytes,
                     max_processes: limits.processes, max_file_bytes: limits.outputBytes,
-                    run_as_uid: geteuid() == 0 ? Self.nobody : -1, isolate: isolation > 0 ? 1 : 0)
+                    run_as_uid: geteuid() == 0 ? Self.nobody : -1, isolate: isolation > 0 && limits.namespaces ? 1 : 0)
                 return csandbox_spawn(&spec)
             } }
         } } } }
@@ -152,7 +155,17 @@ public final class Sandbox: @unchecked Sendable {
     private func killAll(_ pid: pid_t) {
         kill(pid, SIGKILL)
         kill(-pid, SIGKILL)
+        guard !namespaced else { return }
+        // Without namespaces a child forked while the kill went through the group could miss it:
+        // kill again (the unreaped leader keeps the group id ours throughout).
+        for _ in 0..<3 {
+            usleep(1000)
+            kill(-pid, SIGKILL)
+        }
     }
+
+    /// Programs get their own pid namespace (its init's death takes every process down).
+    var namespaced: Bool { isolation > 0 && limits.namespaces }
 
     /// Files the program made unremovable (chmod 000 directories) are made removable again.
     private func removeLeftovers(_ work: URL) {
