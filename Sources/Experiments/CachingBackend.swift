@@ -173,11 +173,14 @@ extension ResultsStore {
     /// rebuilds results.json and `merge` computes aggregates, by the code path `run` uses.
     /// Missing items are an error naming `label` and the task. Returns the result and the
     /// stored items it was answered from.
-    func replay(_ task: EvaluationTask, key: TaskKey, documents: Int, limit: Int?, label: String) throws -> (result: TaskResult, items: [Int: ItemRecord]) {
+    func replay(_ task: EvaluationTask, key: TaskKey, documents: Int, limit: Int?, label: String,
+                codeChecks: ProgramChecks? = nil) throws -> (result: TaskResult, items: [Int: ItemRecord]) {
         let backend = try CachingBackend(name: label, store: self, key: key, docIDs: Array(0..<documents), chunkSize: max(1, documents)) {
             StoreOnlyBackend(name: "\(label) (\(key.task))")
         }
-        let result = try Evaluator(backend: backend).run(task, options: EvaluationOptions(limit: limit, numFewshot: key.fewshot))
+        var options = EvaluationOptions(limit: limit, numFewshot: key.fewshot)
+        options.codeChecks = task.definition.runsCode ? codeChecks : nil
+        let result = try Evaluator(backend: backend).run(task, options: options)
         return (result, backend.cached)
     }
 }

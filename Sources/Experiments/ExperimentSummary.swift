@@ -118,12 +118,15 @@ public enum ExperimentSummary {
 public enum ResultsExport {
     public static func results(_ e: Experiment, catalog: TaskCatalog, store: ResultsStore) throws -> [(label: String, json: String)] {
         var out: [(String, String)] = []
+        // code tasks' aggregates run their stored programs again, under the file's consent
+        let checks = e.allowCodeExecution ? ProgramChecks(sandbox: try Sandbox()) : nil
         for cp in try orderedCheckpoints(e, store: store) {
             var results: [TaskResult] = []
             for task in e.allTasks {
                 let limit = e.limit.limit(for: task)
                 results.append(try store.replay(try catalog.task(task), key: try e.taskKey(cp.fingerprint, task, catalog: catalog),
-                                                documents: try catalog.count(task, limit: limit), limit: limit, label: cp.label).result)
+                                                documents: try catalog.count(task, limit: limit), limit: limit, label: cp.label,
+                                                codeChecks: checks).result)
             }
             var modelArgs = "pretrained=\(cp.modelPath)"
             if let a = cp.adapterPath { modelArgs += ",peft=\(a)" }

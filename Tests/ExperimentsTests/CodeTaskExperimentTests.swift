@@ -47,4 +47,27 @@ final class CodeTaskExperimentTests: XCTestCase {
         XCTAssertEqual(refused.status, 2)
         XCTAssertTrue(refused.stderr.contains("bad.yaml:4:") && refused.stderr.contains("allow_code_execution: expected true or false"), refused.stderr)
     }
+
+    /// Shards store generations only; merging computes a code task's aggregate by running its
+    /// programs again, so merge needs the same consent; export runs under the file's.
+    func testShardedCodeTaskMergesWithConsent() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: CommandRunner.executable.path), "build the forgetlens executable first")
+        let file = try write(allow: true)
+        for i in 1...2 {
+            let r = try CommandRunner.run(["run", file, "--shard", "\(i)/2"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let shards = dir.appendingPathComponent("out-true/shards")
+        let parts = try FileManager.default.contentsOfDirectory(atPath: shards.path).filter { $0.hasSuffix(".sqlite") }.sorted().map { shards.appendingPathComponent($0).path }
+        let out = dir.appendingPathComponent("out-true/results.sqlite").path
+        let refused = try CommandRunner.run(["merge", out] + parts)
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("--allow-code-execution"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "a refused merge leaves no store")
+        let merged = try CommandRunner.run(["merge", out] + parts + ["--allow-code-execution"])
+        XCTAssertEqual(merged.status, 0, merged.stderr)
+        XCTAssertTrue(merged.stdout.contains("aggregates computed: 4"), merged.stdout)
+        let export = try CommandRunner.run(["export", file])
+        XCTAssertEqual(export.status, 0, export.stderr)
+    }
 }
