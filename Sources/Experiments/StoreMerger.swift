@@ -239,7 +239,9 @@ public enum StoreMerger {
                 summary.notes.append("\(label): no stored results in any input")
                 continue
             }
-            for task in definition.targets + definition.probes.filter({ !definition.targets.contains($0) }) {
+            // targets, probes, then the other tasks of the definition (diversity tasks)
+            let ordered = definition.targets + definition.probes.filter { !definition.targets.contains($0) }
+            for task in ordered + definition.tasks.keys.sorted().filter({ !ordered.contains($0) }) {
                 guard let entry = definition.tasks[task] else { continue }
                 let key = ResultsStore.TaskKey(fingerprint: cp.fingerprint, task: task, taskHash: entry.hash, fewshot: entry.fewshot)
                 if let done = try store.taskResult(key, limit: entry.limit), done.documents == entry.documents { continue }
@@ -248,7 +250,8 @@ public enum StoreMerger {
                     summary.incomplete.append((label, task, present, entry.documents))
                     continue
                 }
-                guard catalog.names.contains(task), try catalog.hash(task) == entry.hash else {
+                // a sampled task's stored hash is the content hash + its sampling suffix (Experiment.taskHash)
+                guard catalog.names.contains(task), try entry.hash == catalog.hash(task) || entry.hash.hasPrefix(catalog.hash(task) + "|sample:") else {
                     summary.notes.append("\(label) \(task): the task's definition or data changed since the shards ran; its aggregate is left to `forgetlens run`")
                     continue
                 }

@@ -73,4 +73,30 @@ final class DiversityExperimentTests: XCTestCase {
         XCTAssertEqual(reseeded.status, 0, reseeded.stderr)
         XCTAssertTrue((reseeded.stdout + reseeded.stderr).contains("arith_sampled") && (reseeded.stdout + reseeded.stderr).contains("4 scored now"), reseeded.stdout + reseeded.stderr)
     }
+
+    /// Two shards and a merge give the same samples, hence the same diversity, as one whole run.
+    func testShardsGiveTheSameDiversityAsOneRun() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: CommandRunner.executable.path), "build the forgetlens executable first")
+        let file = try write(seed: 7)
+        XCTAssertEqual(try CommandRunner.run(["run", file]).status, 0)
+        XCTAssertEqual(try CommandRunner.run(["report", file, "--bootstrap", "20"]).status, 0)
+        let summary = dir.appendingPathComponent("out/summary.md")
+        let whole = try String(contentsOf: summary, encoding: .utf8)
+        for i in 1...2 {
+            let r = try CommandRunner.run(["run", file, "--shard", "\(i)/2"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let shards = dir.appendingPathComponent("out/shards")
+        let parts = try FileManager.default.contentsOfDirectory(atPath: shards.path).filter { $0.hasSuffix(".sqlite") }.sorted().map { shards.appendingPathComponent($0).path }
+        let merged = dir.appendingPathComponent("merged.sqlite").path
+        let m = try CommandRunner.run(["merge", merged] + parts + ["--include-path", dir.appendingPathComponent("tasks").path])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.stdout.contains("aggregates computed: 6"), m.stdout)
+        let r = try CommandRunner.run(["report", file, "--store", merged, "--bootstrap", "20"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let fromShards = try String(contentsOf: summary, encoding: .utf8)
+        func diversity(_ s: String) -> String { s.components(separatedBy: "## Generation diversity").last ?? "" }
+        XCTAssertTrue(diversity(whole).contains("arith_sampled distinct_2"))
+        XCTAssertEqual(diversity(fromShards), diversity(whole))
+    }
 }
