@@ -6,7 +6,7 @@ BIN_DEBUG := .build/debug/forgetlens
 BIN_RELEASE := .build/release/forgetlens
 APT_PACKAGES := libopenblas-dev libsqlite3-dev
 
-.PHONY: all deps build release test demo bench bench-spectra bench-tokenizer bench-engine clean fuzz fuzz-smoke test-asan test-tsan
+.PHONY: all deps build release install uninstall test demo bench bench-spectra bench-tokenizer bench-engine clean fuzz fuzz-smoke test-asan test-tsan
 
 all: build
 
@@ -26,6 +26,21 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release $(BUILD_FLAGS)
+
+# `make install PREFIX=DIR`: the binary in DIR/bin and the shipped tasks (definitions + data) in
+# DIR/share/forgetlens/tasks, where the binary finds them from its own location.
+# `make uninstall PREFIX=DIR` removes exactly those two.
+PREFIX ?= /usr/local
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/forgetlens/tasks/data
+	install -m 755 $(BIN_RELEASE) $(DESTDIR)$(PREFIX)/bin/forgetlens
+	install -m 644 tasks/*.yaml tasks/README.md tasks/DATA_SOURCES.md $(DESTDIR)$(PREFIX)/share/forgetlens/tasks/
+	install -m 644 tasks/data/* $(DESTDIR)$(PREFIX)/share/forgetlens/tasks/data/
+	@echo "Installed $(DESTDIR)$(PREFIX)/bin/forgetlens (tasks in $(DESTDIR)$(PREFIX)/share/forgetlens/tasks)"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/forgetlens
+	rm -rf $(DESTDIR)$(PREFIX)/share/forgetlens
 
 test: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)

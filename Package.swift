@@ -19,13 +19,14 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .target(name: "CSandbox"),
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
         .target(name: "Checkpoints", dependencies: ["LinearAlgebra"]),
         .target(name: "Spectra", dependencies: ["Checkpoints", "LinearAlgebra"]),
         .target(name: "Tokenizers"),
         .target(name: "Engine", dependencies: ["Checkpoints", "LinearAlgebra", "Tokenizers"]),
         .target(name: "Evaluation", dependencies: [
-            "Engine", "Tokenizers", "Checkpoints", .product(name: "Yams", package: "Yams"),
+            "Engine", "Tokenizers", "Checkpoints", "CSandbox", .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Reports", dependencies: []),
         .target(name: "Experiments", dependencies: [

@@ -6,6 +6,8 @@ public struct Generation: Sendable, Equatable {
     public var text: String
     public enum StopReason: Sendable, Equatable { case stopSequence, endOfText, maxTokens, contextFull }
     public var stopReason: StopReason
+    /// With `recordEntropy`: the entropy (nats) of the model's next-token distribution at each step.
+    public var entropies: [Double] = []
 }
 
 /// One prompt to continue greedily.
@@ -13,6 +15,10 @@ public struct GenerationPrompt: Sendable {
     public var prompt: [Int]
     public var maxTokens: Int
     public var stopSequences: [String]
+    /// nil: greedy. Otherwise sampled with its own stream from `seed` (see Sampling.swift).
+    public var sampling: SamplingSettings?
+    public var seed: UInt64 = 0
+    public var recordEntropy = false
     public init(prompt: [Int], maxTokens: Int, stopSequences: [String] = []) {
         self.prompt = prompt
         self.maxTokens = maxTokens
@@ -65,6 +71,9 @@ extension LanguageModel {
             var next: [Int]
             var generated: [Int] = []
             var result: Generation?
+            var sampler: TokenSampler?
+            var recordEntropy = false
+            var entropies: [Double] = []
             init(cache: KVCache, context: [Int], maxTokens: Int, stops: [String]) {
                 self.cache = cache
                 self.next = context
@@ -81,7 +90,10 @@ extension LanguageModel {
             try checkTokens(p.prompt)
             let context = Array(p.prompt.suffix(max(1, maxLength - p.maxTokens)))
             let cache = transformer.makeCache(capacity: min(maxLength, context.count + p.maxTokens))
-            active.append((i, Sequence(cache: cache, context: context, maxTokens: p.maxTokens, stops: p.stopSequences.filter { !$0.isEmpty })))
+            let seq = Sequence(cache: cache, context: context, maxTokens: p.maxTokens, stops: p.stopSequences.filter { !$0.isEmpty })
+            seq.sampler = p.sampling.map { TokenSampler(settings: $0, seed: p.seed) }
+            seq.recordEntropy = p.recordEntropy
+            active.append((i, seq))
         }
         while !active.isEmpty {
             // One step for every unfinished sequence; long prompts are split over forward passes.
@@ -100,7 +112,10 @@ extension LanguageModel {
                 }
                 let logits = transformer.forward(tokens: tokens, batch: Batch(part.map { ($0.seq.cache, $0.seq.next.count) }), outputRows: outputRows)
                 for (k, (_, seq)) in part.enumerated() {
-                    let (_, token) = Kernels.logSumExp(logits.pointer + k * vocabSize, count: vocabSize)
+                    let row = logits.pointer + k * vocabSize
+                    if seq.recordEntropy { seq.entropies.append(NextTokenEntropy.nats(row, count: vocabSize)) }
+                    let token: Int
+                    if seq.sampler != nil { token = seq.sampler!.choose(row, count: vocabSize) } else { token = Kernels.logSumExp(row, count: vocabSize).argmax }
                     seq.generated.append(token)
                     seq.next = [token]
                     if eos.contains(token) {
@@ -115,7 +130,10 @@ extension LanguageModel {
                 }
                 start = end
             }
-            for (i, seq) in active where seq.result != nil { results[i] = seq.result }
+            for (i, seq) in active where seq.result != nil {
+                results[i] = seq.result
+                results[i]!.entropies = seq.entropies
+            }
             active.removeAll { $0.seq.result != nil }
         }
         return results.map { $0! }

@@ -8,6 +8,11 @@ public struct GenerationRequest: Sendable, Equatable {
     public var context: String
     public var until: [String]
     public var maxTokens: Int
+    /// nil: greedy. Otherwise sampled from its own stream, seeded by `seed` alone.
+    public var sampling: SamplingSettings?
+    public var seed: UInt64 = 0
+    /// Also return the entropy of the model's next-token distribution at each step.
+    public var recordEntropy = false
     public init(context: String, until: [String], maxTokens: Int) {
         self.context = context
         self.until = until
@@ -40,9 +45,47 @@ public protocol EvaluationBackend: AnyObject {
     func generate(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [String]
 }
 
+/// A generation with what diversity measures need.
+public struct GeneratedText: Sendable, Equatable {
+    public var text: String
+    /// Entropy (nats) of the next-token distribution at each generated step (when recorded).
+    public var entropies: [Double]
+    public init(text: String, entropies: [Double] = []) {
+        self.text = text
+        self.entropies = entropies
+    }
+}
+
+/// A backend that samples (and may record entropies): the native engine, a server, the store's cache.
+public protocol SamplingBackend: EvaluationBackend {
+    func generateDetailed(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [GeneratedText]
+}
+
+extension RemoteBackend: SamplingBackend {
+    /// The server samples (samplingFields); entropies would need whole next-token distributions.
+    public func generateDetailed(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [GeneratedText] {
+        if requests.contains(where: \.recordEntropy) {
+            throw EvaluationError("\(name): token_entropy needs the model's whole next-token distribution at every step, which an OpenAI-compatible server does not return; use the native backend")
+        }
+        return try generate(requests, progress: progress).map { GeneratedText(text: $0) }
+    }
+}
+
+extension EvaluationBackend {
+    /// Sampled generations; a backend that only decodes greedily answers greedy requests and
+    /// refuses the others (never a silent greedy answer to a sampling request).
+    public func generateSamples(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [GeneratedText] {
+        if let sampler = self as? SamplingBackend { return try sampler.generateDetailed(requests, progress: progress) }
+        if requests.contains(where: { $0.sampling != nil || $0.recordEntropy }) {
+            throw EvaluationError("\(name): this backend decodes greedily only; sampling and token entropies need the native backend")
+        }
+        return try generate(requests, progress: progress).map { GeneratedText(text: $0) }
+    }
+}
+
 /// The in-process backend: Engine.LanguageModel + Tokenizers.Tokenizer, tokenizing as lm-eval's
 /// HFLM does (api/model.py _encode_pair, models/huggingface.py tok_encode).
-public final class NativeBackend: EvaluationBackend {
+public final class NativeBackend: SamplingBackend {
     public let model: LanguageModel
     public let tokenizer: Tokenizer
     public let name: String
@@ -139,12 +182,24 @@ public final class NativeBackend: EvaluationBackend {
     /// `batchSize` documents are decoded side by side (LanguageModel.generate(_:)); each one's
     /// text is what decoding it alone gives, up to float32 rounding in near-ties.
     public func generate(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [String] {
-        var out: [String] = []
+        try generateDetailed(requests, progress: progress).map(\.text)
+    }
+
+    /// Generations with their per-step entropies; each sampled request from its own seed, so a
+    /// text does not depend on the batch it was decoded in.
+    public func generateDetailed(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [GeneratedText] {
+        var out: [GeneratedText] = []
         let eosText = tokenizer.decode([model.config.eosTokenIds.first ?? tokenizer.eosTokenId ?? prefixToken])
         let untils = requests.map { r in r.until + (eosText.isEmpty || r.until.contains(eosText) ? [] : [eosText]) }
         for start in stride(from: 0, to: requests.count, by: batchSize) {
             let range = start..<min(requests.count, start + batchSize)
-            let prompts = range.map { GenerationPrompt(prompt: encode(requests[$0].context), maxTokens: requests[$0].maxTokens, stopSequences: untils[$0]) }
+            let prompts = range.map { i -> GenerationPrompt in
+                var p = GenerationPrompt(prompt: encode(requests[i].context), maxTokens: requests[i].maxTokens, stopSequences: untils[i])
+                p.sampling = requests[i].sampling
+                p.seed = requests[i].seed
+                p.recordEntropy = requests[i].recordEntropy
+                return p
+            }
             let generations = try model.generate(prompts, tokensPerForward: options.tokensPerForward,
                                                  decode: { [tokenizer] in tokenizer.decode($0, skipSpecialTokens: true) })
             for (i, g) in zip(range, generations) {
@@ -153,7 +208,7 @@ public final class NativeBackend: EvaluationBackend {
                 for term in untils[i] where !term.isEmpty {
                     if let r = text.range(of: term) { text = String(text[..<r.lowerBound]) }
                 }
-                out.append(text)
+                out.append(GeneratedText(text: text, entropies: g.entropies))
             }
             progress(range.upperBound)
         }

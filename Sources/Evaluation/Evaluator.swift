@@ -11,6 +11,10 @@ public struct EvaluationOptions: Sendable {
     /// (the sampler's random state advances document by document). Aggregates then cover
     /// only these documents.
     public var documents: Set<Int>?
+    /// Seeds every sample (with SampleSeed) when a task samples; lm-eval's default seed.
+    public var samplingSeed: UInt64 = 1234
+    /// Runs generated code for pass_at_k (nil: code execution not allowed, and a code task is an error).
+    public var codeChecks: ProgramChecks?
     public init(limit: Int? = nil, numFewshot: Int? = nil) {
         self.limit = limit
         self.numFewshot = numFewshot
@@ -29,6 +33,14 @@ public struct TaskResult: Sendable {
     public var generations: [String] = []
     public var filtered: [String] = []
     public var filterName = "none"
+    /// The filters after the first (gsm8k's flexible-extract): their answers and exact_match
+    /// aggregates, reported as `metric,filter` in results.json as lm-eval does. The store and
+    /// the samples file keep the first filter's.
+    public var otherFilters: [(name: String, filtered: [String], aggregates: [(metric: String, value: Double, stderr: Double?)])] = []
+    /// Every sample of each document (tasks that sample or repeat; `generations` holds the first).
+    public var samples: [[String]] = []
+    /// pass_at_k tasks: how each document's program ended.
+    public var programOutcomes: [SandboxOutcome] = []
     public var itemMetrics: [[(String, ItemValue)]] = []
     public var aggregates: [(metric: String, value: Double, stderr: Double?)] = []
     public var numFewshot = 0
@@ -46,6 +58,7 @@ public final class Evaluator {
     /// Builds every document's requests first (so a bad row fails before any scoring).
     public func prepare(_ task: EvaluationTask, options: EvaluationOptions) throws -> (docs: [PreparedDocument], shots: Int) {
         let def = task.definition
+        if def.runsCode && options.codeChecks == nil { throw EvaluationError.codeExecutionNotAllowed(def.name) }
         let count = min(options.limit ?? task.documents.count, task.documents.count)
         let shots = options.numFewshot ?? def.numFewshot
         var sampler: FewShotSampler? = nil
@@ -55,7 +68,7 @@ public final class Evaluator {
             }
             let pool = task.fewshotPool ?? task.documents
             sampler = FewShotSampler(kind: FewShotSampler.Kind(rawValue: def.fewshotSampler) ?? .random, pool: pool,
-                                     excludeEvalDoc: task.fewshotPool == nil, seed: options.fewshotSeed)
+                                     excludeEvalDoc: def.fewshotExcludesEvaluated ?? (task.fewshotPool == nil), seed: options.fewshotSeed)
         }
         var docs: [PreparedDocument] = []
         for i in 0..<count {
@@ -95,6 +108,8 @@ public final class Evaluator {
             for (ll, text) in zip(result.rolling, texts) {
                 result.itemMetrics.append(Metrics.rolling(logLikelihood: ll, text: text, wanted: wanted))
             }
+        case .generateUntil where def.samplesGenerations:
+            try runSampled(def, docs: docs, options: options, result: &result, progress: progress)
         case .generateUntil:
             let requests = docs.map { d -> GenerationRequest in
                 if case .generate(let c, let u, let m) = d.requests[0] { return GenerationRequest(context: c, until: u, maxTokens: m) }
@@ -104,7 +119,7 @@ public final class Evaluator {
             let pipeline = def.filters.first ?? FilterPipeline(name: "none", steps: [])
             result.filterName = pipeline.name
             for (d, g) in zip(docs, result.generations) {
-                let answer = GenerationFilters.apply(pipeline, to: g)
+                let answer = GenerationFilters.apply(pipeline, to: g, doc: d.doc)
                 result.filtered.append(answer)
                 var items: [(String, ItemValue)] = []
                 for m in def.metrics where m.name == "exact_match" {
@@ -112,13 +127,42 @@ public final class Evaluator {
                 }
                 result.itemMetrics.append(items)
             }
+            for other in def.filters.dropFirst() {
+                let answers = zip(docs, result.generations).map { GenerationFilters.apply(other, to: $1, doc: $0.doc) }
+                var aggregates: [(metric: String, value: Double, stderr: Double?)] = []
+                for m in def.metrics where m.name == "exact_match" {
+                    let items = zip(docs, answers).map { ItemValue.number(Metrics.exactMatch(prediction: $1, reference: PythonRepr.str($0.target), m)) }
+                    let (v, se) = Metrics.aggregate(m.name, items)
+                    aggregates.append((m.name, v, se))
+                }
+                result.otherFilters.append((other.name, answers, aggregates))
+            }
+            if def.runsCode, let checks = options.codeChecks {
+                let programs = zip(docs, result.filtered).map { ProgramChecks.program(candidate: $1, test: PythonRepr.str($0.target)) }
+                result.programOutcomes = try checks.run(programs)
+                for (i, outcome) in result.programOutcomes.enumerated() {
+                    // one sample per document (repeats: 1): n = 1, c = passed
+                    for m in def.metrics where m.name == "pass_at_k" {
+                        for k in m.k where k <= 1 {
+                            result.itemMetrics[i].append(("pass@\(k)", .number(PassAtK.estimate(n: 1, c: outcome.passed ? 1 : 0, k: k))))
+                        }
+                    }
+                }
+            }
         }
-        for name in wanted {
+        for name in def.metrics.flatMap(MetricRegistry.reportedNames) {
             let values = result.itemMetrics.compactMap { items in items.first { $0.0 == name }?.1 }
             guard !values.isEmpty else { continue }
             let (v, se) = Metrics.aggregate(name, values)
             result.aggregates.append((name, v, se))
         }
         return result
+    }
+}
+
+extension EvaluationError {
+    /// A code task without the user's consent to run the model's programs.
+    public static func codeExecutionNotAllowed(_ task: String) -> EvaluationError {
+        EvaluationError("\(task) is scored by running the model's generated code (pass_at_k): allow it with --allow-code-execution (eval) or allow_code_execution: true (experiment files). Each program then runs in a sandbox: its own process, time, memory and process limits, an empty directory, a scrubbed environment, no network where the kernel allows")
     }
 }

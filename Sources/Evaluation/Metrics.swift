@@ -22,13 +22,7 @@ public enum ItemValue: Sendable, Equatable {
 
 /// lm-eval's per-item metrics (api/task.py process_results) and aggregations (api/metrics.py).
 public enum Metrics {
-    public static func known(for type: OutputType) -> [String] {
-        switch type {
-        case .multipleChoice: return ["acc", "acc_norm", "acc_bytes", "acc_norm_tokens", "exact_match"]
-        case .loglikelihoodRolling: return ["word_perplexity", "byte_perplexity", "bits_per_byte"]
-        case .generateUntil: return ["exact_match"]
-        }
-    }
+    public static func known(for type: OutputType) -> [String] { MetricRegistry.names(for: type) }
 
     /// numpy.argmax: the first maximum (NaN counts as the maximum, as numpy does).
     static func argmax(_ xs: [Double]) -> Int {
@@ -96,13 +90,13 @@ public enum Metrics {
 
     /// Aggregate and its standard error (nil: lm-eval reports "N/A").
     public static func aggregate(_ name: String, _ items: [ItemValue]) -> (value: Double, stderr: Double?) {
-        switch name {
-        case "word_perplexity", "byte_perplexity", "bits_per_byte":
+        switch MetricRegistry.info(name)?.aggregation ?? .mean {
+        case .weightedPerplexity, .bitsPerByte:
             var ll = 0.0, count = 0
             for case .weighted(let l, let c) in items { ll += l; count += c }
             let mean = ll / Double(count)
-            return (name == "bits_per_byte" ? -mean / log(2) : exp(-mean), nil)
-        default:
+            return (MetricRegistry.info(name)?.aggregation == .bitsPerByte ? -mean / log(2) : exp(-mean), nil)
+        case .mean:
             let xs = items.compactMap { if case .number(let x) = $0 { return x } else { return nil } }
             return (mean(xs), xs.count > 1 ? meanStderr(xs) : nil)
         }
@@ -120,10 +114,11 @@ public enum Metrics {
 
 /// lm-eval's generation filters: regex (group_select, fallback) and take_first.
 enum GenerationFilters {
-    static func apply(_ pipeline: FilterPipeline, to response: String) -> String {
+    static func apply(_ pipeline: FilterPipeline, to response: String, doc: JSONObject = JSONObject()) -> String {
         var value = response
         for step in pipeline.steps {
             switch step.kind {
+            case .prependPrompt: value = (doc["prompt"]?.stringValue ?? "") + value
             case .regex(let pattern, let group, let fallback):
                 guard let re = try? NSRegularExpression(pattern: pattern) else { value = fallback; continue }
                 let matches = re.matches(in: value, range: NSRange(value.startIndex..., in: value))
@@ -132,14 +127,16 @@ enum GenerationFilters {
                 guard matches.indices.contains(index) else { value = fallback; continue }
                 let m = matches[index]
                 // re.findall: with groups, the first group's text (or the tuple's first non-empty one)
+                // (one group: its text, maybe empty; several: findall's tuple, its first non-empty
+                // member or the fallback), then str.strip(), as lm-eval's RegexFilter
                 var text: String? = nil
                 if m.numberOfRanges > 1 {
                     for g in 1..<m.numberOfRanges {
                         if let r = Range(m.range(at: g), in: value), !value[r].isEmpty { text = String(value[r]); break }
                     }
-                    if text == nil { text = "" }
+                    if text == nil && m.numberOfRanges == 2 { text = "" }
                 } else if let r = Range(m.range, in: value) { text = String(value[r]) }
-                value = text ?? fallback
+                value = text.map { PythonString.strip($0) } ?? fallback
             case .takeFirst: break  // one response per document
             case .strip: value = PythonString.strip(value)
             case .lowercase: value = value.lowercased()

@@ -17,6 +17,12 @@ public enum ResultsWriter {
                 r["\(a.metric),\(filter)"] = .double(a.value)
                 r["\(a.metric)_stderr,\(filter)"] = a.stderr.map(JSONValue.double) ?? .string("N/A")
             }
+            for other in t.otherFilters {
+                for a in other.aggregates {
+                    r["\(a.metric),\(other.name)"] = .double(a.value)
+                    r["\(a.metric)_stderr,\(other.name)"] = a.stderr.map(JSONValue.double) ?? .string("N/A")
+                }
+            }
             results[name] = .object(r)
             groupSubtasks[name] = .array([])
             configs[name] = .object(taskConfig(t))
@@ -24,7 +30,7 @@ public enum ResultsWriter {
             nShot[name] = .int(t.numFewshot)
             var hib = JSONObject()
             for m in t.task.definition.metrics {
-                hib[m.name] = .bool(!["word_perplexity", "byte_perplexity", "bits_per_byte"].contains(m.name))
+                hib[m.name] = .bool(MetricRegistry.higherIsBetter(m))
             }
             higher[name] = .object(hib)
             nSamples[name] = .object(JSONObject([("original", .int(t.originalCount)), ("effective", .int(t.documents.count))]))
@@ -61,16 +67,23 @@ public enum ResultsWriter {
         c["num_fewshot"] = .int(t.numFewshot)
         c["metric_list"] = .array(def.metrics.map { m in
             var o = m.raw.objectValue ?? JSONObject([("metric", .string(m.name))])
-            if o["aggregation"] == nil { o["aggregation"] = .string(["word_perplexity", "byte_perplexity"].contains(m.name) ? "weighted_perplexity" : m.name == "bits_per_byte" ? "bits_per_byte" : "mean") }
-            if o["higher_is_better"] == nil { o["higher_is_better"] = .bool(!["word_perplexity", "byte_perplexity", "bits_per_byte"].contains(m.name)) }
+            if o["aggregation"] == nil { o["aggregation"] = .string(MetricRegistry.aggregationName(m)) }
+            if o["higher_is_better"] == nil { o["higher_is_better"] = .bool(MetricRegistry.higherIsBetter(m)) }
             return .object(o)
         })
         c["output_type"] = .string(def.outputType.rawValue)
         if def.outputType == .generateUntil {
-            c["generation_kwargs"] = .object(JSONObject([("until", .array(def.until.map(JSONValue.string))), ("max_gen_toks", .int(def.maxGenTokens)), ("do_sample", .bool(false))]))
+            var g = JSONObject([("until", .array(def.until.map(JSONValue.string))), ("max_gen_toks", .int(def.maxGenTokens)), ("do_sample", .bool(def.sampling != nil))])
+            if let s = def.sampling {
+                // the settings the samples were drawn with (transformers' defaults filled in)
+                g["temperature"] = .double(s.temperature)
+                g["top_k"] = .int(s.topK ?? 0)
+                g["top_p"] = .double(s.topP ?? 1)
+            }
+            c["generation_kwargs"] = .object(g)
             if let f = def.raw["filter_list"] { c["filter_list"] = f }
         }
-        c["repeats"] = .int(1)
+        c["repeats"] = .int(def.repeats)
         c["metadata"] = .object(JSONObject([("version", def.version), ("config_source", .string(def.file))]))
         return c
     }
@@ -111,7 +124,7 @@ public enum ResultsWriter {
                 s["filtered_resps"] = .array([.string(pyStr(t.rolling[i]))])
                 if case .rolling(let text) = d.requests[0] { firstArgument = text } else { firstArgument = "" }
             case .generateUntil:
-                s["resps"] = .array([.array([.string(t.generations[i])])])
+                s["resps"] = .array([.array((t.samples.isEmpty ? [t.generations[i]] : t.samples[i]).map(JSONValue.string))])
                 s["filtered_resps"] = .array([.string(t.filtered[i])])
                 firstArgument = d.contexts.first ?? ""
             }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Yams
 
@@ -25,11 +26,17 @@ public struct MetricSpec: Sendable {
     public var ignorePunctuation = false
     public var ignoreNumbers = false
     public var regexesToIgnore: [String] = []
+    /// pass_at_k: the k values (lm-eval's `k: [1]`).
+    public var k: [Int] = []
     public var raw: JSONValue
 }
 
 public struct FilterStep: Sendable {
-    public enum Kind: Sendable { case regex(pattern: String, group: Int, fallback: String), takeFirst, strip, lowercase }
+    public enum Kind: Sendable {
+        case regex(pattern: String, group: Int, fallback: String), takeFirst, strip, lowercase
+        /// lm-eval humaneval's custom filter utils.build_predictions: the document's prompt + the generation.
+        case prependPrompt
+    }
     public var kind: Kind
 }
 
@@ -58,15 +65,29 @@ public struct TaskDefinition: Sendable {
     /// generate_until: stop strings and the token budget (lm-eval's default max_gen_toks is 256).
     public var until: [String] = []
     public var maxGenTokens = 256
+    /// do_sample: true (nil: greedy, the default).
+    public var sampling: SamplingSettings?
+    /// lm-eval's repeats: generations per document.
+    public var repeats = 1
     public var filters: [FilterPipeline] = []
     /// Few-shot source: a data file (absolute) or nil for the task's own data (the eval doc excluded).
     public var fewshotFile: String?
+    /// The split the few-shot file is (for messages).
+    public var fewshotSplit: String?
+    /// lm-eval's rule when the task is in its local-data form (see TaskDataSource); nil: the
+    /// evaluated document is dropped exactly when the pool is the evaluated data.
+    public var fewshotExcludesEvaluated: Bool?
+    /// The Hugging Face dataset the data come from, when the YAML names one (for the missing-file message).
+    public var hub: HubDataset?
     /// "default" (seeded random, lm-eval's ContextSampler) or "first_n".
     public var fewshotSampler = "default"
     public var numFewshot = 0
     public var version: JSONValue = .double(1.0)
     /// The definition as written, for results.json's "configs".
     public var raw: JSONObject
+
+    /// Scored by running generated code (pass_at_k): needs --allow-code-execution.
+    public var runsCode: Bool { metrics.contains { $0.name == "pass_at_k" } }
 
     /// Functions registered in Swift that the definition names.
     var functionNames: [String] {
@@ -99,10 +120,12 @@ extension TaskDefinition {
         }
         guard let node, case .mapping = node else { throw TaskDefinitionError(file: path, message: "expected a mapping of task fields") }
         if let problem = YAMLSize.violation(node) { throw TaskDefinitionError(file: path, message: problem) }
+        try TaskYAMLKeys.check(node, file: path)
         return try parse(node, file: path, directory: url.deletingLastPathComponent().path)
     }
 
     static func parse(_ node: Node, file: String, directory: String) throws -> TaskDefinition {
+        func list(_ n: Node?) -> [Node] { n?.array() ?? [] }
         func fail(_ m: String) -> TaskDefinitionError { TaskDefinitionError(file: file, message: m) }
         let raw = YAMLValue.object(node)
         func string(_ key: String) throws -> String? {
@@ -118,7 +141,7 @@ extension TaskDefinition {
             if n.tag.description == "!function" {
                 guard let name = n.string else { throw fail("\(key): !function needs a name") }
                 guard TaskFunctions.registry[name] != nil else {
-                    throw fail("\(key): no Swift function '\(name)' is registered (known: \(TaskFunctions.registry.keys.sorted().joined(separator: ", ")))")
+                    throw fail("line \(TaskYAMLKeys.line(n)): \(key): !function \(name): forgetlens has no such function (Python functions of lm-eval tasks are not run; registered Swift functions: \(TaskFunctions.registry.keys.sorted().joined(separator: ", ")))")
                 }
                 return .function(name)
             }
@@ -133,7 +156,6 @@ extension TaskDefinition {
         }
 
         guard let name = try string("task") else { throw fail("task: missing (the task's name)") }
-        guard let data = try string("data") else { throw fail("data: missing (the data file, relative to this file)") }
         guard let typeName = try string("output_type") else { throw fail("output_type: missing") }
         guard let outputType = OutputType(rawValue: typeName) else {
             throw fail("output_type: '\(typeName)' is not one of \(OutputType.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -141,7 +163,7 @@ extension TaskDefinition {
         var processDocs: String? = nil
         if let n = node["process_docs"] {
             guard n.tag.description == "!function", let fname = n.string, TaskFunctions.registry[fname] != nil else {
-                throw fail("process_docs: expected !function NAME of a registered Swift function (known: \(TaskFunctions.registry.keys.sorted().joined(separator: ", ")))")
+                throw fail("line \(TaskYAMLKeys.line(n)): process_docs: \(n.tag.description == "!function" ? "!function \(n.string ?? ""): forgetlens has no such function" : "expected !function NAME") (registered Swift functions: \(TaskFunctions.registry.keys.sorted().joined(separator: ", ")))")
             }
             processDocs = fname
         }
@@ -152,25 +174,45 @@ extension TaskDefinition {
         var metrics: [MetricSpec] = []
         if let list = node["metric_list"] {
             for m in list.array() {
+                if let n = m["metric"], n.tag.description == "!function" {
+                    throw fail("line \(TaskYAMLKeys.line(n)): metric_list: !function \(n.string ?? ""): forgetlens has no such function (metrics are the registered ones: \(MetricRegistry.all.map(\.name).joined(separator: ", ")))")
+                }
                 guard let metric = m["metric"]?.string else { throw fail("metric_list: every entry needs `metric: NAME`") }
                 var spec = MetricSpec(name: metric, raw: YAMLValue.value(m))
                 spec.ignoreCase = m["ignore_case"]?.bool ?? false
                 spec.ignorePunctuation = m["ignore_punctuation"]?.bool ?? false
                 spec.ignoreNumbers = m["ignore_numbers"]?.bool ?? false
                 spec.regexesToIgnore = m["regexes_to_ignore"]?.array().compactMap(\.string) ?? []
+                if metric == "pass_at_k" {
+                    let ks = m["k"].map { $0.array().isEmpty ? [$0.int].compactMap { $0 } : $0.array().compactMap(\.int) } ?? []
+                    guard !ks.isEmpty, ks.allSatisfy({ $0 >= 1 }) else { throw fail("line \(TaskYAMLKeys.line(m)): metric_list: pass_at_k needs `k: [K, ...]` with K >= 1") }
+                    spec.k = ks
+                }
                 metrics.append(spec)
             }
         }
-        let known = Metrics.known(for: outputType)
+        let known = MetricRegistry.names(for: outputType)
         for m in metrics where !known.contains(m.name) {
             throw fail("metric_list: '\(m.name)' is not a \(outputType.rawValue) metric (known: \(known.joined(separator: ", ")))")
         }
+        for m in list(node["metric_list"]) {
+            // lm-eval's aggregation / higher_is_better restate the registry; one that differs would change the number
+            if let a = m["aggregation"], let name = m["metric"]?.string, let info = MetricRegistry.info(name) {
+                let mine = info.aggregation == .mean ? "mean" : info.aggregation.rawValue
+                guard a.string == mine else { throw fail("line \(TaskYAMLKeys.line(a)): metric_list: \(name) aggregates by \(mine), not '\(a.string ?? "")'") }
+            }
+            if let h = m["higher_is_better"], h.bool == nil { throw fail("line \(TaskYAMLKeys.line(h)): higher_is_better: expected true or false") }
+        }
         if metrics.isEmpty { metrics = known.prefix(1).map { MetricSpec(name: $0, raw: .object(JSONObject([("metric", .string($0))]))) } }
 
-        let dataPath = data.hasPrefix("/") ? data : URL(fileURLWithPath: directory).appendingPathComponent(data).standardized.path
-        var def = TaskDefinition(name: name, file: file, dataFile: dataPath, split: try string("split") ?? "validation",
+        let source = try TaskDataSource.resolve(node, task: name, file: file, directory: directory)
+        var def = TaskDefinition(name: name, file: file, dataFile: source.dataFile, split: source.split,
                                  outputType: outputType, processDocs: processDocs, docToText: docToText,
                                  docToTarget: docToTarget, docToChoice: docToChoice, metrics: metrics, raw: raw)
+        def.fewshotFile = source.fewshotFile
+        def.fewshotSplit = source.fewshotSplit
+        def.fewshotExcludesEvaluated = source.excludeEvaluated
+        def.hub = source.hub
         if let d = try string("target_delimiter") { def.targetDelimiter = d }
         if let d = try string("fewshot_delimiter") { def.fewshotDelimiter = d }
         if let d = try string("description") { def.description = d }
@@ -178,6 +220,11 @@ extension TaskDefinition {
         if let g = node["generation_kwargs"] {
             if let u = g["until"] { def.until = u.array().compactMap(\.string) }
             if let m = g["max_gen_toks"]?.int { def.maxGenTokens = m }
+            def.sampling = try GenerationSettings.parse(g, fail: fail)
+        }
+        if let r = node["repeats"] {
+            guard let n = r.int, n >= 1 else { throw fail("line \(TaskYAMLKeys.line(r)): repeats: expected an integer >= 1") }
+            def.repeats = n
         }
         if let fl = node["filter_list"] {
             for f in fl.array() {
@@ -192,14 +239,16 @@ extension TaskDefinition {
                     case "take_first": steps.append(FilterStep(kind: .takeFirst))
                     case "strip": steps.append(FilterStep(kind: .strip))
                     case "lowercase": steps.append(FilterStep(kind: .lowercase))
-                    case let other: throw fail("filter_list: unknown filter function '\(other)' (known: regex, take_first, strip, lowercase)")
+                    case "custom":
+                        guard let fn = s["filter_fn"], fn.tag.description == "!function", fn.string == "humaneval.build_predictions" else {
+                            throw fail("line \(TaskYAMLKeys.line(s)): filter_list: custom filter_fn: \(s["filter_fn"]?.string ?? "missing"): forgetlens has no such function (known: !function humaneval.build_predictions)")
+                        }
+                        steps.append(FilterStep(kind: .prependPrompt))
+                    case let other: throw fail("line \(TaskYAMLKeys.line(s)): filter_list: unknown filter function '\(other)' (known: regex, take_first, strip, lowercase, custom)")
                     }
                 }
                 def.filters.append(FilterPipeline(name: f["name"]?.string ?? "none", steps: steps))
             }
-        }
-        if let fs = try string("fewshot_file") {
-            def.fewshotFile = fs.hasPrefix("/") ? fs : URL(fileURLWithPath: directory).appendingPathComponent(fs).standardized.path
         }
         if let s = node["fewshot_config"]?["sampler"]?.string {
             guard s == "default" || s == "first_n" else { throw fail("fewshot_config.sampler: '\(s)' (known: default, first_n)") }

@@ -30,6 +30,7 @@ public struct EvaluationTask: Sendable {
 
     public init(definition: TaskDefinition) throws {
         self.definition = definition
+        try definition.checkDataFiles()
         let raw = try TaskData.readDocuments(path: definition.dataFile)
         documents = try Self.process(raw, definition, file: definition.dataFile)
         if let f = definition.fewshotFile {

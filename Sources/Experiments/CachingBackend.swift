@@ -6,7 +6,7 @@ import Foundation
 /// is committed before the next starts. The real backend (a model load) is created only when
 /// something is missing. Evaluator.run drives it exactly as it drives `forgetlens eval`, so the
 /// numbers are the same code path's.
-final class CachingBackend: EvaluationBackend {
+final class CachingBackend: SamplingBackend {
     let name: String
     let store: ResultsStore
     let key: ResultsStore.TaskKey
@@ -33,6 +33,12 @@ final class CachingBackend: EvaluationBackend {
     }
 
     var missing: [Int] { docIDs.filter { cached[$0]?.outcomes == nil && cached[$0]?.generation == nil } }
+
+    func innerBackend() throws -> EvaluationBackend { try backend() }
+    func record(_ doc: Int, generation: String) -> ItemRecord { raw(doc, outcomes: nil, generation: generation) }
+    func fillSamples(_ todo: [Int], progressBase: Int, progress: (Int) -> Void, score: ([Int]) throws -> [ItemRecord]) throws {
+        try fill(todo, progressBase: progressBase, progress: progress, score: score)
+    }
 
     private func backend() throws -> EvaluationBackend {
         if let inner { return inner }
@@ -118,6 +124,40 @@ final class CachingBackend: EvaluationBackend {
     }
 }
 
+extension CachingBackend {
+    /// Sampled generations, `requests.count / documents` per document in document order: a
+    /// document's samples (and their entropies) are stored together in its generation column as
+    /// {"samples": [...], "entropies": [[...]]}, so a resumed run continues document by document.
+    func generateDetailed(_ requests: [GenerationRequest], progress: (Int) -> Void) throws -> [GeneratedText] {
+        precondition(!docIDs.isEmpty && requests.count % docIDs.count == 0, "sampled requests must be n per document")
+        let n = requests.count / docIDs.count
+        let index = Dictionary(uniqueKeysWithValues: docIDs.enumerated().map { ($1, $0) })
+        let todo = docIDs.filter { cached[$0]?.generation == nil }
+        try fillSamples(todo, progressBase: docIDs.count - todo.count, progress: progress) { chunk in
+            let sub = chunk.flatMap { doc in (0..<n).map { requests[index[doc]! * n + $0] } }
+            let outs = try innerBackend().generateSamples(sub) { _ in }
+            return chunk.enumerated().map { k, doc in
+                let mine = outs[(k * n)..<((k + 1) * n)]
+                let json = JSONValue.object(JSONObject([("samples", .array(mine.map { .string($0.text) })),
+                                                         ("entropies", .array(mine.map { .array($0.entropies.map(JSONValue.double)) }))]))
+                return record(doc, generation: json.serialized())
+            }
+        }
+        var out: [GeneratedText] = []
+        for doc in docIDs {
+            guard let text = cached[doc]?.generation, case .object(let o)? = try? JSONValue.parse(Data(text.utf8)),
+                  let samples = o["samples"]?.arrayValue, samples.count == n else {
+                throw EvaluationError("stored results for \(key.task) document \(doc) are not \(n) samples; delete the store to recompute")
+            }
+            let entropies = o["entropies"]?.arrayValue ?? []
+            for (j, s) in samples.enumerated() {
+                out.append(GeneratedText(text: s.stringValue ?? "", entropies: (j < entropies.count ? entropies[j].arrayValue ?? [] : []).compactMap(\.doubleValue)))
+            }
+        }
+        return out
+    }
+}
+
 /// A backend for reading the store only: anything missing is an error telling what to run.
 final class StoreOnlyBackend: EvaluationBackend {
     init(name: String) { self.name = name }
@@ -133,11 +173,14 @@ extension ResultsStore {
     /// rebuilds results.json and `merge` computes aggregates, by the code path `run` uses.
     /// Missing items are an error naming `label` and the task. Returns the result and the
     /// stored items it was answered from.
-    func replay(_ task: EvaluationTask, key: TaskKey, documents: Int, limit: Int?, label: String) throws -> (result: TaskResult, items: [Int: ItemRecord]) {
+    func replay(_ task: EvaluationTask, key: TaskKey, documents: Int, limit: Int?, label: String,
+                codeChecks: ProgramChecks? = nil) throws -> (result: TaskResult, items: [Int: ItemRecord]) {
         let backend = try CachingBackend(name: label, store: self, key: key, docIDs: Array(0..<documents), chunkSize: max(1, documents)) {
             StoreOnlyBackend(name: "\(label) (\(key.task))")
         }
-        let result = try Evaluator(backend: backend).run(task, options: EvaluationOptions(limit: limit, numFewshot: key.fewshot))
+        var options = EvaluationOptions(limit: limit, numFewshot: key.fewshot)
+        options.codeChecks = task.definition.runsCode ? codeChecks : nil
+        let result = try Evaluator(backend: backend).run(task, options: options)
         return (result, backend.cached)
     }
 }

@@ -53,7 +53,7 @@ public struct ExperimentDefinition: Codable, Equatable, Sendable {
         var tasks: [String: TaskEntry] = [:]
         for t in e.allTasks {
             let limit = e.limit.limit(for: t)
-            tasks[t] = TaskEntry(hash: try catalog.hash(t), fewshot: try e.fewshot(t, catalog: catalog),
+            tasks[t] = TaskEntry(hash: try e.taskHash(t, catalog: catalog), fewshot: try e.fewshot(t, catalog: catalog),
                                  limit: limit ?? 0, documents: try catalog.count(t, limit: limit))
         }
         self.tasks = tasks

@@ -78,6 +78,16 @@ public struct Experiment: Sendable {
     public var spectra: SpectraSettings
     public var variants: [Variant]
     public var backend = BackendSettings()
+    /// task_paths: directories of the user's own task YAMLs (absolute), added to the shipped tasks.
+    public var taskPaths: [String] = []
+    /// allow_code_execution: code tasks (humaneval) may run the model's programs in the sandbox.
+    public var allowCodeExecution = false
+    /// diversity: generation tasks whose samples are compared (distinct_fraction, distinct_2,
+    /// token_entropy of their metric_list), per checkpoint, shown beside learning and forgetting.
+    public var diversity: [String] = []
+    /// seed: of sampled generations (part of the store's task key of sampled tasks).
+    public var seed: UInt64 = 1234
+
     /// The file's top-level quantization: (every native adapter variant without its own).
     public var quantization: QuantizationSettings?
     /// The `runs:` globs the variants were expanded from, and the folders skipped as incomplete.
@@ -88,7 +98,8 @@ public struct Experiment: Sendable {
     public var stableShardPlan = false
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
-    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend", "quantization"]
+    static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend", "quantization",
+                                        "task_paths", "allow_code_execution", "diversity", "seed"]
     /// Labels name files (`export/<label>/results.json`) and report rows, so they must be one
     /// plain path component: a label like `../x` would write outside the output directory.
     public static func unsafeLabel(_ label: String) -> String? {
@@ -116,7 +127,7 @@ public struct Experiment: Sendable {
 
     /// The store: output/results.sqlite.
     public var storePath: String { URL(fileURLWithPath: output).appendingPathComponent("results.sqlite").path }
-    public var allTasks: [String] { var seen = Set<String>(); return (targets + probes).filter { seen.insert($0).inserted } }
+    public var allTasks: [String] { var seen = Set<String>(); return (targets + probes + diversity).filter { seen.insert($0).inserted } }
 
     /// Reads and validates an experiment file. `knownTasks` (task names) checks targets and probes.
     public static func load(path: String, knownTasks: Set<String>? = nil) throws -> Experiment {
@@ -190,20 +201,43 @@ public struct Experiment: Sendable {
         let output = try string(top, "output", "").map(resolve)
             ?? directory.appendingPathComponent("reports").appendingPathComponent(name).standardized.path
 
+        var taskPaths: [String] = []
+        if let n = top["task_paths"] {
+            let items: [Node]
+            if case .sequence(let seq) = n { items = Array(seq) } else if n.scalar != nil { items = [n] } else {
+                throw fail(n, "task_paths: expected a list of directories (relative to this file)")
+            }
+            for item in items {
+                guard item.scalar != nil, let p = item.string, !p.isEmpty else { throw fail(item, "task_paths: expected directory paths") }
+                try directoryMustExist(resolve(p), item, "task_paths")
+                taskPaths.append(resolve(p))
+            }
+        }
+        var allowCode = false
+        if let n = top["allow_code_execution"] {
+            guard n.scalar != nil, Self.tag(n, .bool), let b = n.bool else { throw fail(n, "allow_code_execution: expected true or false") }
+            allowCode = b
+        }
         guard let targetNodes = try names(top, "targets") else { throw fail(root, "missing field 'targets' (target-domain task names)") }
         // Learning is measured on the targets and forgetting on the probes: with either list
         // empty every report row and the frontier would be empty, with exit 0.
         guard !targetNodes.isEmpty else { throw fail(top["targets"], "targets: expected at least one target-domain task") }
         let probeNodes = try names(top, "probes")
         if let probeNodes, probeNodes.isEmpty { throw fail(top["probes"], "probes: expected at least one task (leave the field out for the default probes)") }
-        var taskNodes = targetNodes + (probeNodes ?? [])
+        let diversityNodes = try names(top, "diversity") ?? []
+        var seed: UInt64 = 1234
+        if let n = top["seed"] {
+            guard n.scalar != nil, Self.tag(n, .int), let i = n.int, i >= 0 else { throw fail(n, "seed: expected a non-negative integer") }
+            seed = UInt64(i)
+        }
+        var taskNodes = targetNodes + (probeNodes ?? []) + diversityNodes
         if let knownTasks {
             if probeNodes == nil { taskNodes += defaultProbes.map { ($0, top["targets"]!) } }
             for (t, n) in taskNodes where !knownTasks.contains(t) {
                 throw fail(n, "unknown task '\(t)' (known: \(knownTasks.sorted().joined(separator: ", ")))")
             }
         }
-        for group in [targetNodes, probeNodes ?? []] {
+        for group in [targetNodes, probeNodes ?? [], diversityNodes] {
             var seen: Set<String> = []
             for (t, n) in group where !seen.insert(t).inserted { throw fail(n, "task '\(t)' is listed twice") }
         }
@@ -365,9 +399,13 @@ public struct Experiment: Sendable {
         }
         return Experiment(file: file, name: name, base: base, output: output, targets: targetNodes.map(\.0),
                           probes: probeNodes?.map(\.0) ?? defaultProbes, limit: limit, numFewshot: fewshot,
-                          spectra: spectra, variants: variants, backend: backend, quantization: topQuantization,
-                          runs: runs, skipped: skipped)
+                          spectra: spectra, variants: variants, backend: backend,
+                          taskPaths: taskPaths, allowCodeExecution: allowCode, diversity: diversityNodes.map(\.0), seed: seed,
+                          quantization: topQuantization, runs: runs, skipped: skipped)
     }
+
+    /// The file's task_paths alone (validated), to build the task catalog the full parse checks names against.
+    public static func taskPaths(path: String) throws -> [String] { try load(path: path, knownTasks: nil).taskPaths }
 
     /// Yams keeps Tag.name internal; compare the raw tag text.
     static func tag(_ n: Node, _ name: Tag.Name) -> Bool { n.tag.rawValue == name.rawValue }

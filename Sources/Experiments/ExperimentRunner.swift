@@ -38,6 +38,15 @@ public final class ExperimentRunner {
     public let store: ResultsStore
     public let options: RunOptions
 
+    /// The sandbox for code tasks, made on first use.
+    private var sandboxChecks: ProgramChecks?
+    func codeChecks() throws -> ProgramChecks {
+        if let sandboxChecks { return sandboxChecks }
+        let checks = ProgramChecks(sandbox: try Sandbox())
+        sandboxChecks = checks
+        return checks
+    }
+
     public init(experiment: Experiment, catalog: TaskCatalog, store: ResultsStore, options: RunOptions = RunOptions()) {
         self.experiment = experiment
         self.catalog = catalog
@@ -50,6 +59,12 @@ public final class ExperimentRunner {
     /// and marks finished spectra passes; a shard stores only its documents and tensors, and
     /// `merge` finishes the aggregates once the shards are together.
     public func run(shard: Shard? = nil, server: RemoteOptions? = nil, events: (RunEvent) -> Void = { _ in }) throws {
+        if !experiment.allowCodeExecution, let code = try experiment.allTasks.first(where: { try catalog.task($0).definition.runsCode }) {
+            throw EvaluationError.codeExecutionNotAllowed(code)
+        }
+        for t in experiment.diversity where !(try catalog.task(t).definition.metrics.contains { Diversity.metrics.contains($0.name) }) {
+            throw EvaluationError("\(experiment.file): diversity task \(t) has none of \(Diversity.metrics.sorted().joined(separator: ", ")) in its metric_list")
+        }
         let runID = try store.beginRun(toolVersion: options.toolVersion, experiment: experiment.name, options: optionsJSON(shard: shard))
         do {
             try store.save(definition: try ExperimentDefinition(experiment, catalog: catalog))
@@ -169,6 +184,8 @@ public final class ExperimentRunner {
         let evaluator = Evaluator(backend: caching)
         var evalOptions = EvaluationOptions(limit: limit, numFewshot: key.fewshot)
         evalOptions.documents = documents.map(Set.init)
+        evalOptions.samplingSeed = experiment.seed
+        if evalTask.definition.runsCode && experiment.allowCodeExecution { evalOptions.codeChecks = try codeChecks() }
         let result = try withoutActuallyEscaping(events) { ev in
             caching.chunkCommitted = { done, total in ev(.task(label: c.label, task: task, done: done, total: total)) }
             defer { caching.chunkCommitted = { _, _ in } }

@@ -28,6 +28,10 @@ public enum ExperimentSummary {
             return items.compactMapValues(\.acc)
         }
 
+        /// (task, metric) of every diversity measure the diversity tasks list.
+        func diversityColumns() throws -> [(String, String)] {
+            try e.diversity.flatMap { t in try catalog.task(t).definition.metrics.map(\.name).filter { Diversity.metrics.contains($0) }.map { (t, $0) } }
+        }
         struct Partial { var row: VariantRow; var fingerprint: String? }
         var partials: [Partial] = []
         let entries: [(label: String, method: String, rank: Int?, step: Int?, tokens: Int?, isBase: Bool)] =
@@ -51,6 +55,7 @@ public enum ExperimentSummary {
                 row.targetScores[t] = try score(cp.fingerprint, t, metric: m, negate: neg)
             }
             for p in e.probes { row.probeScores[p] = try score(cp.fingerprint, p, metric: "acc", negate: false) }
+            for (t, m) in try diversityColumns() { row.diversity["\(t) \(m)"] = try score(cp.fingerprint, t, metric: m, negate: false) }
             let targets = e.targets.compactMap { row.targetScores[$0] }
             if targets.count == e.targets.count { row.learning = Estimate.meanOfMeans(targets) }
             let probes = e.probes.compactMap { row.probeScores[$0] }
@@ -131,6 +136,7 @@ public enum ExperimentSummary {
                                 fewshot: e.numFewshot ?? 0, rows: partials.map(\.row), spectra: spectra,
                                 bootstrapResamples: bootstrapResamples, notes: notes)
         model.trainingAxis = trainingAxis
+        model.diversityColumns = try diversityColumns().map { "\($0.0) \($0.1)" }
         model.markFrontier()
         return model
     }
@@ -140,12 +146,15 @@ public enum ExperimentSummary {
 public enum ResultsExport {
     public static func results(_ e: Experiment, catalog: TaskCatalog, store: ResultsStore) throws -> [(label: String, json: String)] {
         var out: [(String, String)] = []
+        // code tasks' aggregates run their stored programs again, under the file's consent
+        let checks = e.allowCodeExecution ? ProgramChecks(sandbox: try Sandbox()) : nil
         for cp in try orderedCheckpoints(e, store: store) {
             var results: [TaskResult] = []
             for task in e.allTasks {
                 let limit = e.limit.limit(for: task)
                 results.append(try store.replay(try catalog.task(task), key: try e.taskKey(cp.fingerprint, task, catalog: catalog),
-                                                documents: try catalog.count(task, limit: limit), limit: limit, label: cp.label).result)
+                                                documents: try catalog.count(task, limit: limit), limit: limit, label: cp.label,
+                                                codeChecks: checks).result)
             }
             var modelArgs = "pretrained=\(cp.modelPath)"
             if let a = cp.adapterPath { modelArgs += ",peft=\(a)" }

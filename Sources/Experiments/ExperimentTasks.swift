@@ -7,8 +7,19 @@ extension Experiment {
     }
 
     /// What keys a checkpoint's stored items and aggregate of a task.
+    /// A sampled task's key also names its sampling settings, repeats and the experiment's seed
+    /// (greedy tasks keep their plain content hash, so existing stores stay valid).
     public func taskKey(_ fingerprint: String, _ task: String, catalog: TaskCatalog) throws -> ResultsStore.TaskKey {
-        ResultsStore.TaskKey(fingerprint: fingerprint, task: task, taskHash: try catalog.hash(task), fewshot: try fewshot(task, catalog: catalog))
+        ResultsStore.TaskKey(fingerprint: fingerprint, task: task, taskHash: try taskHash(task, catalog: catalog), fewshot: try fewshot(task, catalog: catalog))
+    }
+
+    /// The task's content hash, plus `|sample:...` for a sampled task (see taskKey).
+    public func taskHash(_ task: String, catalog: TaskCatalog) throws -> String {
+        let hash = try catalog.hash(task)
+        let def = try catalog.task(task).definition
+        guard def.samplesGenerations else { return hash }
+        let s = def.sampling.map { "t=\($0.temperature),k=\($0.topK ?? 0),p=\($0.topP ?? 1)" } ?? "greedy"
+        return hash + "|sample:\(s),n=\(def.repeats),seed=\(seed)"
     }
 
     /// Documents of `task` that checkpoint `checkpoint` (0 = base, i = variant i) scores: all

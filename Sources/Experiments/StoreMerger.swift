@@ -25,7 +25,10 @@ public enum StoreMerger {
         public var notes: [String] = []
     }
 
-    public static func merge(into output: String, from inputs: [String], catalog: TaskCatalog, toolVersion: String) throws -> Summary {
+    /// `codeChecks`: runs the stored programs of code tasks again for their aggregates (the user's
+    /// consent, merge --allow-code-execution); without it a code task's aggregate is an error.
+    public static func merge(into output: String, from inputs: [String], catalog: TaskCatalog, toolVersion: String,
+                             codeChecks: ProgramChecks? = nil) throws -> Summary {
         guard !inputs.isEmpty else { throw ExperimentError(file: output, line: nil, "no input stores to merge") }
         let outURL = URL(fileURLWithPath: output).standardized
         var seen = Set<String>()
@@ -83,7 +86,7 @@ public enum StoreMerger {
                 }
             }
             summary.inputs = inputs.count
-            try finishAggregates(store: store, definition: definition.def, catalog: catalog, summary: &summary)
+            try finishAggregates(store: store, definition: definition.def, catalog: catalog, summary: &summary, codeChecks: codeChecks)
             // The merged store as one self-contained file (its WAL folded in), then renamed into place.
             let final = temp + ".final"
             removeDatabase(final)
@@ -251,7 +254,8 @@ public enum StoreMerger {
 
     /// Each (checkpoint, task) of the definition whose documents are all stored and that has no
     /// aggregate yet gets one: the Evaluator runs over the stored items exactly as `run` does.
-    static func finishAggregates(store: ResultsStore, definition: ExperimentDefinition, catalog: TaskCatalog, summary: inout Summary) throws {
+    static func finishAggregates(store: ResultsStore, definition: ExperimentDefinition, catalog: TaskCatalog, summary: inout Summary,
+                                 codeChecks: ProgramChecks? = nil) throws {
         let labels = ["base"] + definition.variants.map(\.label)
         let checkpoints = Dictionary(uniqueKeysWithValues: try store.checkpoints().map { ($0.label, $0) })
         for label in labels {
@@ -259,7 +263,9 @@ public enum StoreMerger {
                 summary.notes.append("\(label): no stored results in any input")
                 continue
             }
-            for task in definition.targets + definition.probes.filter({ !definition.targets.contains($0) }) {
+            // targets, probes, then the other tasks of the definition (diversity tasks)
+            let ordered = definition.targets + definition.probes.filter { !definition.targets.contains($0) }
+            for task in ordered + definition.tasks.keys.sorted().filter({ !ordered.contains($0) }) {
                 guard let entry = definition.tasks[task] else { continue }
                 let key = ResultsStore.TaskKey(fingerprint: cp.fingerprint, task: task, taskHash: entry.hash, fewshot: entry.fewshot)
                 if let done = try store.taskResult(key, limit: entry.limit), done.documents == entry.documents { continue }
@@ -268,12 +274,14 @@ public enum StoreMerger {
                     summary.incomplete.append((label, task, present, entry.documents))
                     continue
                 }
-                guard catalog.names.contains(task), try catalog.hash(task) == entry.hash else {
+                // a sampled task's stored hash is the content hash + its sampling suffix (Experiment.taskHash)
+                guard catalog.names.contains(task), try entry.hash == catalog.hash(task) || entry.hash.hasPrefix(catalog.hash(task) + "|sample:") else {
                     summary.notes.append("\(label) \(task): the task's definition or data changed since the shards ran; its aggregate is left to `forgetlens run`")
                     continue
                 }
                 let limit = entry.limit == 0 ? nil : entry.limit
-                let (result, items) = try store.replay(try catalog.task(task), key: key, documents: entry.documents, limit: limit, label: label)
+                let (result, items) = try store.replay(try catalog.task(task), key: key, documents: entry.documents, limit: limit, label: label,
+                                                       codeChecks: codeChecks)
                 try store.saveMetrics(result, key: key, limit: limit, cached: items, aggregate: true)
                 summary.aggregatesFinished += 1
             }

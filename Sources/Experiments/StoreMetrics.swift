@@ -18,7 +18,7 @@ extension ResultsStore {
             r.metrics = m
             r.gold = doc.gold >= 0 ? doc.gold : nil
             r.target = Self.text(doc.target)
-            r.acc = m["acc"]?.value ?? m["exact_match"]?.value
+            r.acc = m["acc"]?.value ?? m["exact_match"]?.value ?? m["pass@1"]?.value
             r.accNorm = m["acc_norm"]?.value
             updated.append(r)
         }

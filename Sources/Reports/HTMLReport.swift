@@ -36,6 +36,7 @@ public enum HTMLReport {
         html += "<h2>Forgetting per probe</h2>\n<div class=\"fig\">\(forgettingBars(model).render(width: 1100, height: 380))</div>\n"
         html += "<p class=\"note\">base accuracy − variant accuracy on each probe (positive = forgotten), ± standard error (independent; the paired tests are in the table below).</p>\n"
         html += "<h2>Paired significance against the base</h2>\n" + significanceTable(model)
+        if !model.diversityColumns.isEmpty { html += "<h2>Generation diversity</h2>\n" + diversityTable(model) }
         if !model.targets.isEmpty {
             html += "<h2>Target scores</h2>\n<div class=\"fig\">\(targetBars(model).render(width: 1100, height: 340))</div>\n"
         }
@@ -200,6 +201,16 @@ public enum HTMLReport {
             }.joined() + "</tr>\n"
         }
         return out + "</table>\n<p class=\"note\">± one standard error. Frontier rows in bold. Items per task: \(SVG.escape(model.itemCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))).</p>\n"
+    }
+
+    static func diversityTable(_ model: ReportModel) -> String {
+        var out = "<table><tr>" + DiversityTable.header(model).enumerated().map { "<th class=\"\($0.offset == 0 ? "l" : "")\">\(SVG.escape($0.element))</th>" }.joined() + "</tr>\n"
+        for r in model.rows {
+            out += "<tr class=\"\(r.isBase ? "base" : "")\">" + DiversityTable.cells(r, model).enumerated().map {
+                "<td class=\"\($0.offset == 0 ? "l" : "")\">\(SVG.escape($0.element))</td>"
+            }.joined() + "</tr>\n"
+        }
+        return out + "</table>\n<p class=\"note\">\(SVG.escape(DiversityTable.note))</p>\n"
     }
 
     static func significanceTable(_ model: ReportModel) -> String {

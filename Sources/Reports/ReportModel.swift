@@ -36,6 +36,8 @@ public struct VariantRow: Codable, Sendable {
     /// The training run a checkpoint came from (a `runs:` glob) and its logged training loss.
     public var run: String?
     public var trainingLoss: Double?
+    /// Generation diversity: "task metric" -> estimate (the experiment's diversity tasks).
+    public var diversity: [String: Estimate] = [:]
 
     public init(label: String, method: String, rank: Int? = nil, step: Int? = nil, tokens: Int? = nil, isBase: Bool,
                 learning: Estimate?, probeMean: Estimate?, forgetting: Estimate?,
@@ -105,6 +107,8 @@ public struct ReportModel: Codable, Sendable {
     public var notes: [String]
     /// The x-axis of the training curves (nil: TrainingAxis.preferred(rows)).
     public var trainingAxis: TrainingAxis?
+    /// The diversity columns ("task metric"), in order; empty without diversity tasks.
+    public var diversityColumns: [String] = []
 
     public init(name: String, base: String, generated: String, toolVersion: String, targets: [String], targetMetrics: [String: String],
                 probes: [String], itemCounts: [String: Int], fewshot: Int, rows: [VariantRow], spectra: [SpectrumSummary],

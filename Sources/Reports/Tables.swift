@@ -28,6 +28,7 @@ public enum SummaryTable {
         out += "\nforgetting = base probe mean - variant probe mean; ± is one standard error (of a mean of k per-task means: sqrt(sum se^2)/k). "
         out += "Paired tests against the base on the same items: McNemar exact (binomial) per probe on acc; paired bootstrap "
         out += "(\(model.bootstrapResamples) resamples, seeded) of the probe-mean difference. Frontier: not dominated on (learning max, forgetting min).\n"
+        out += DiversityTable.markdown(model)
         for n in model.notes { out += "\n- \(n)" }
         if !model.notes.isEmpty { out += "\n" }
         return out
@@ -98,5 +99,25 @@ public struct FrontierExport: Codable, Sendable {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try e.encode(self)
+    }
+}
+
+/// Generation diversity per variant beside learning and forgetting (Biderman et al. 2024, Fig. 5:
+/// does the fine-tune collapse the base's output distribution?).
+public enum DiversityTable {
+    public static let note = "distinct_fraction: distinct outputs among a document's samples / samples; distinct_2: distinct word bigrams / bigrams of its samples; token_entropy: mean entropy (nats) of the model's next-token distribution along its samples. Mean over documents ± one standard error; higher is more diverse."
+
+    public static func header(_ model: ReportModel) -> [String] { ["label", "learning ± se", "forgetting ± se"] + model.diversityColumns }
+
+    public static func cells(_ r: VariantRow, _ model: ReportModel) -> [String] {
+        [r.label, r.learning?.formatted() ?? "n/a", r.forgetting?.formatted() ?? "n/a"] + model.diversityColumns.map { r.diversity[$0]?.formatted() ?? "n/a" }
+    }
+
+    public static func markdown(_ model: ReportModel) -> String {
+        guard !model.diversityColumns.isEmpty else { return "" }
+        func row(_ cells: [String]) -> String { "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
+        var out = "\n## Generation diversity\n\n" + row(header(model)) + "\n" + row(header(model).map { _ in "---" }) + "\n"
+        for r in model.rows { out += row(cells(r, model)) + "\n" }
+        return out + "\n" + note + "\n"
     }
 }

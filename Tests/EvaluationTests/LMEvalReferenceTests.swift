@@ -55,7 +55,7 @@ final class LMEvalReferenceTests: XCTestCase {
                     continue
                 }
                 let result = try evaluator.run(task, options: EvaluationOptions(limit: limit))
-                let maxDelta = try compare(result, ref, label: "\(v.name)/\(taskName)")
+                let maxDelta = try Self.compare(result, ref, label: "\(v.name)/\(taskName)")
                 report.append(String(format: "%@/%@: max |dll| %.2e", v.name, taskName, maxDelta))
             }
         }
@@ -63,7 +63,7 @@ final class LMEvalReferenceTests: XCTestCase {
     }
 
     /// Per-item and aggregate comparison; returns the largest log-likelihood difference.
-    func compare(_ result: TaskResult, _ ref: JSONObject, label: String) throws -> Double {
+    static func compare(_ result: TaskResult, _ ref: JSONObject, label: String) throws -> Double {
         let items = ref["items"]!.arrayValue!
         XCTAssertEqual(result.documents.count, items.count, label)
         // the first documents' request strings, exactly
@@ -153,7 +153,7 @@ final class LMEvalReferenceTests: XCTestCase {
             if ref["error"] != nil { continue }
             let task = try EvaluationTask(definition: try registry.definition(ref["task"]!.stringValue!))
             let result = try evaluator.run(task, options: EvaluationOptions(limit: ref["limit"]!.intValue!, numFewshot: ref["num_fewshot"]!.intValue!))
-            _ = try compare(result, ref, label: "few-shot \(file)")
+            _ = try Self.compare(result, ref, label: "few-shot \(file)")
         }
     }
 }

@@ -198,6 +198,20 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
         return (Array(whole.suffix(maxLength + 1)), maxLength + 1 - cont.count)
     }
 
+    /// A sampled request's OpenAI fields: temperature, top_p, top_k (vLLM's and llama.cpp's
+    /// extension), n = 1 and the sample's own seed, so each (document, repeat) is one request whose
+    /// text depends on its seed alone, as natively (a server that ignores `seed` is not reproducible).
+    static func samplingFields(_ r: GenerationRequest) -> JSONObject {
+        guard let s = r.sampling else { return JSONObject() }
+        var o = JSONObject()
+        o["temperature"] = .double(s.temperature)
+        o["top_p"] = .double(s.topP ?? 1)
+        if let k = s.topK { o["top_k"] = .int(k) }
+        o["n"] = .int(1)
+        o["seed"] = .int(Int(r.seed >> 1))  // servers take a signed 64-bit seed
+        return o
+    }
+
     func baseBody() -> JSONObject {
         var body = JSONObject()
         if let servedModel { body["model"] = .string(servedModel) }
@@ -316,6 +330,7 @@ public final class RemoteBackend: EvaluationBackend, Sendable {
         case .text: body["prompt"] = .string(r.context)
         }
         body["max_tokens"] = .int(r.maxTokens)
+        for (k, v) in Self.samplingFields(r).pairs { body[k] = v }
         let stops = r.until.filter { !$0.isEmpty }
         if !stops.isEmpty { body["stop"] = .array(stops.prefix(4).map { .string($0) }) }
         let response = try await client.post("completions", .object(body))
