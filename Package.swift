@@ -63,6 +63,7 @@ let fuzzTargets: [(String, [Target.Dependency])] = [
     ("adapter", ["Checkpoints"]), ("tokenizer", ["Tokenizers"]), ("encode", ["Tokenizers"]),
     ("task", ["Evaluation"]), ("template", ["Evaluation"]), ("json", ["Evaluation"]),
     ("response", ["Evaluation"]), ("experiment", ["Experiments"]), ("store", ["Experiments"]),
+    ("quant-state", ["Checkpoints"]),
 ]
 package.targets += fuzzTargets.map { name, dependencies in
     .executableTarget(name: "fuzz-\(name)", dependencies: dependencies + ["FuzzSupport"], path: "Sources/Fuzz/\(name)")

@@ -115,7 +115,9 @@ extension LanguageModel {
                     let row = logits.pointer + k * vocabSize
                     if seq.recordEntropy { seq.entropies.append(NextTokenEntropy.nats(row, count: vocabSize)) }
                     let token: Int
-                    if seq.sampler != nil { token = seq.sampler!.choose(row, count: vocabSize) } else { token = Kernels.logSumExp(row, count: vocabSize).argmax }
+                    let (lse, argmax) = Kernels.logSumExp(row, count: vocabSize)
+                    guard lse.isFinite else { throw nonFinite.error(at: "generation step \(seq.generated.count + 1)") }
+                    if seq.sampler != nil { token = seq.sampler!.choose(row, count: vocabSize) } else { token = argmax }
                     seq.generated.append(token)
                     seq.next = [token]
                     if eos.contains(token) {

@@ -12,6 +12,8 @@ public final class LanguageModel: @unchecked Sendable {
     public let maxLength: Int
     public let adapterMode: AdapterMode?
     let transformer: Transformer
+    /// Names the tensors behind a NaN/Inf output (checked on outputs, scanned only then).
+    let nonFinite: NonFiniteDiagnosis
 
     /// Loads `directory` (config.json + safetensors) and, if given, the PEFT adapter at `adapter`.
     /// `threads` sets OpenBLAS's thread count (nil: leave it as it is). `maxLength` caps the
@@ -63,6 +65,7 @@ public final class LanguageModel: @unchecked Sendable {
                                   savedCompute: computeDType ?? saved?.computeDType ?? .f32)
         loader.positionLimit = self.maxLength
         transformer = try Transformer.load(loader)
+        nonFinite = NonFiniteDiagnosis(stores: [model.tensors] + (adapter.map { [$0.tensors] } ?? []))
     }
 
     public var vocabSize: Int { config.vocabSize }

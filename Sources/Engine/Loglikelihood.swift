@@ -163,7 +163,11 @@ extension LanguageModel {
                 for (t, target) in prep.targets.enumerated() {
                     let row = logits.pointer + (firstOutput + t) * vocabSize
                     let (lse, arg) = Kernels.logSumExp(row, count: vocabSize)
-                    lps.append(Double(row[target]) - lse)
+                    let lp = Double(row[target]) - lse
+                    // NaN/Inf weights (or an overflow) would otherwise score as -1e308 or NaN and
+                    // decide multiple-choice answers by ties, with exit 0.
+                    guard lp.isFinite else { throw nonFinite.error(at: "request \(prep.index), continuation token \(t)") }
+                    lps.append(lp)
                     if arg != target { greedy = false }
                 }
                 results[prep.index] = LoglikelihoodResult(logLikelihood: lps.reduce(0, +), isGreedy: greedy, tokenLogProbs: lps)

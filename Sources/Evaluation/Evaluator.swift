@@ -72,7 +72,10 @@ public final class Evaluator {
         }
         var docs: [PreparedDocument] = []
         for i in 0..<count {
-            let fewshot = try sampler?.sample(shots, evalDoc: task.documents[i]) ?? []
+            let fewshot: [JSONObject]
+            do { fewshot = try sampler?.sample(shots, evalDoc: task.documents[i]) ?? [] } catch let e as EvaluationError {
+                throw EvaluationError("\(def.name) (\(def.file)): \(shots)-shot: \(e.description)")
+            }
             docs.append(try task.prepare(docID: i, fewshot: fewshot))
         }
         return (docs, shots)

@@ -24,6 +24,8 @@ public enum TaskData {
             guard case .object(let o) = value else { throw EvaluationError("\(path): line \(line): expected a JSON object per line") }
             docs.append(o)
         }
+        // An empty file would score nothing and report no metrics, with exit 0.
+        guard !docs.isEmpty else { throw EvaluationError("\(path): no documents (the data file is empty; expected one JSON object per line)") }
         return docs
     }
 

@@ -218,8 +218,21 @@ extension TaskDefinition {
         if let d = try string("description") { def.description = d }
         if let v = node["metadata"]?["version"] { def.version = YAMLValue.value(v) }
         if let g = node["generation_kwargs"] {
-            if let u = g["until"] { def.until = u.array().compactMap(\.string) }
-            if let m = g["max_gen_toks"]?.int { def.maxGenTokens = m }
+            if let u = g["until"] {
+                // lm-eval takes one string or a list of strings; anything else was dropped silently.
+                switch u {
+                case .scalar where u.tag.description == Tag.Name.str.rawValue: def.until = [u.string ?? ""]
+                case .sequence(let items) where items.allSatisfy({ $0.tag.description == Tag.Name.str.rawValue }):
+                    def.until = items.compactMap(\.string)
+                default: throw fail("line \(TaskYAMLKeys.line(u)): generation_kwargs.until: expected a string or a list of strings")
+                }
+            }
+            if let m = g["max_gen_toks"] {
+                guard m.tag.description == Tag.Name.int.rawValue, let n = m.int, n >= 1 else {
+                    throw fail("line \(TaskYAMLKeys.line(m)): generation_kwargs.max_gen_toks: expected an integer >= 1")
+                }
+                def.maxGenTokens = n
+            }
             def.sampling = try GenerationSettings.parse(g, fail: fail)
         }
         if let r = node["repeats"] {
@@ -254,7 +267,12 @@ extension TaskDefinition {
             guard s == "default" || s == "first_n" else { throw fail("fewshot_config.sampler: '\(s)' (known: default, first_n)") }
             def.fewshotSampler = s
         }
-        if let n = node["num_fewshot"]?.int { def.numFewshot = n }
+        if let n = node["num_fewshot"] {
+            guard n.tag.description == Tag.Name.int.rawValue, let k = n.int, k >= 0 else {
+                throw fail("line \(TaskYAMLKeys.line(n)): num_fewshot: expected an integer >= 0")
+            }
+            def.numFewshot = k
+        }
         return def
     }
 }

@@ -94,6 +94,20 @@ def main():
     else:
         sys.exit("build first (swift build): the store seed is made by .build/debug/fuzz-store")
     put("store", "empty", b"")
+    # One quantized weight (and its absmax, quant_map, nested tables, quant_state) of the saved
+    # NF4 + double-quant fixture, and the FP4 one without double quantization.
+    for model, name in [("llama-tiny-nf4-dq", "nf4-dq"), ("llama-tiny-fp4", "fp4")]:
+        from safetensors import safe_open
+        path = os.path.join(MODELS, model, "model.safetensors")
+        weight = "model.layers.0.self_attn.k_proj.weight"
+        tensors = {}
+        with safe_open(path, "np") as f:
+            for key in f.keys():
+                if key == weight or key.startswith(weight + "."):
+                    arr = f.get_tensor(key)
+                    dtype = {"uint8": "U8", "float32": "F32", "float16": "F16"}[str(arr.dtype)]
+                    tensors[key] = (dtype, list(arr.shape), arr.tobytes())
+        put("quant-state", name, safetensors(tensors))
     print("seeds written to", OUT)
 
 

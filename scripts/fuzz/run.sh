@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:?usage: run.sh SECONDS [TARGET ...]}; shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(safetensors shard-index config adapter tokenizer encode task template json response experiment store)
+  targets=(safetensors shard-index config adapter tokenizer encode task template json response experiment store quant-state)
 fi
 flags=(--scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
        -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld)
@@ -24,7 +24,7 @@ for t in "${targets[@]}"; do
 done
 dict_for() {
   case "$1" in
-    safetensors|shard-index|config|adapter|tokenizer|json|response) echo "-dict=scripts/fuzz/json.dict" ;;
+    safetensors|shard-index|config|adapter|tokenizer|json|response|quant-state) echo "-dict=scripts/fuzz/json.dict" ;;
     task|experiment) echo "-dict=scripts/fuzz/yaml.dict" ;;
     *) echo "" ;;
   esac

@@ -2,7 +2,10 @@ import Foundation
 import Checkpoints
 import FuzzSupport
 
-// config.json: decoded and validated, or a CheckpointError naming the field.
+// config.json (and its bitsandbytes quantization_config): decoded and validated, or a
+// CheckpointError naming the field.
 FuzzDriver.main { data in
-    _ = try? ModelConfig.load(path: FuzzDriver.scratchFile("config.json", data))
+    let path = FuzzDriver.scratchFile("config.json", data)
+    _ = try? ModelConfig.load(path: path)
+    _ = try? SavedQuantizationConfig.load(configPath: path)  // quantization_config of 4-bit checkpoints
 }
