@@ -1,10 +1,11 @@
 /// The model families forgetlens understands, by config.json `model_type`.
 public enum Architecture: String, Sendable, CaseIterable, Codable {
-    case llama, mistral, qwen2, gpt2
+    case llama, mistral, qwen2, qwen3, olmo2, gpt2
     case gptNeoX = "gpt_neox"
 
-    /// Llama-like: RMSNorm, SwiGLU, rotary, separate q/k/v projections.
-    public var isLlamaFamily: Bool { self == .llama || self == .mistral || self == .qwen2 }
+    /// Llama-like: RMSNorm, SwiGLU, rotary, separate q/k/v projections (Qwen3 and OLMo 2 add
+    /// q/k norms, OLMo 2 moves the norms after each sublayer; the weights are llama's).
+    public var isLlamaFamily: Bool { [.llama, .mistral, .qwen2, .qwen3, .olmo2].contains(self) }
 }
 
 /// RoPE frequency scaling as the config asks for it (transformers' `rope_type`).
@@ -104,6 +105,8 @@ public struct ModelConfig: Sendable, Equatable {
         }
         if let explicit = try f.int("head_dim") {
             headDim = explicit
+        } else if arch == .qwen3 {
+            headDim = 128  // transformers' Qwen3Config default, not hidden_size / heads
         } else {
             guard hiddenSize % headCount == 0 else {
                 throw f.error("num_attention_heads", "\(headCount) does not divide hidden_size \(hiddenSize)")
@@ -180,7 +183,7 @@ public struct ModelConfig: Sendable, Equatable {
         switch arch {
         case .mistral:
             return Array(repeating: window, count: layers)
-        case .qwen2:
+        case .qwen2, .qwen3:
             guard try f.bool("use_sliding_window") == true, let window else { return Array(repeating: nil, count: layers) }
             if let types = try f.strings("layer_types"), types.count == layers {
                 return types.map { $0 == "sliding_attention" ? window : nil }

@@ -28,6 +28,22 @@ final class ConfigAndAdapterTests: XCTestCase {
         XCTAssertFalse(qwen.outputBias)
         let mistral = try ModelDirectory(path: Fixtures.model("mistral-tiny")).config
         XCTAssertNotNil(mistral.slidingWindows.first ?? nil)
+        let qwen3 = try ModelDirectory(path: Fixtures.model("qwen3-tiny")).config
+        XCTAssertEqual(qwen3.architecture, .qwen3)
+        XCTAssertEqual(qwen3.headDim, 32)  // explicit head_dim, not hidden_size / heads
+        XCTAssertFalse(qwen3.qkvBias)
+        let olmo2 = try ModelDirectory(path: Fixtures.model("olmo2-tiny")).config
+        XCTAssertEqual(olmo2.architecture, .olmo2)
+        XCTAssertFalse(olmo2.tieWordEmbeddings)
+    }
+
+    func testUnknownModelTypeListsTheSupportedOnes() throws {
+        let url = dir.appendingPathComponent("config.json")
+        try Data(#"{"model_type":"mamba","vocab_size":10}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ModelConfig.load(path: url.path)) { error in
+            let text = "\(error)"
+            for family in ["llama", "qwen3", "olmo2", "gpt_neox"] { XCTAssertTrue(text.contains(family), text) }
+        }
     }
 
     func testLegacyAndNestedRopeKeys() throws {

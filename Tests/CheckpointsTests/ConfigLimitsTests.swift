@@ -49,6 +49,11 @@ final class ConfigLimitsTests: XCTestCase {
             ("llama-tiny", ["rope_parameters.rope_type": "linear", "rope_parameters.factor": 0], "rope_scaling.factor", "not a usable scaling factor"),
             ("neox-tiny", ["rope_parameters.partial_rotary_factor": 2], "rope_parameters.partial_rotary_factor", "(0, 1]"),
             ("neox-tiny", ["layer_norm_eps": 0], "layer_norm_eps", "not a usable epsilon"),
+            ("qwen3-tiny", ["head_dim": 0], "head_dim", "outside"),
+            ("qwen3-tiny", ["use_sliding_window": true, "sliding_window": 0, "layer_types": ["sliding_attention", "full_attention"]], "sliding_window", "not a window size"),
+            ("qwen3-tiny", ["rms_norm_eps": 0], "rms_norm_eps", "not a usable epsilon"),
+            ("olmo2-tiny", ["num_key_value_heads": 3], "num_key_value_heads", "must divide"),
+            ("olmo2-tiny", ["rope_parameters.rope_theta": -1], "rope_theta", "not a usable rotary base"),
             ("gpt2-tiny", ["n_positions": 1e12], "n_positions", "outside"),
             ("gpt2-tiny", ["layer_norm_epsilon": 5], "layer_norm_epsilon", "not a usable epsilon"),
         ]
@@ -64,7 +69,8 @@ final class ConfigLimitsTests: XCTestCase {
     }
 
     func testFixtureConfigsStayValid() throws {
-        for name in ["llama-tiny", "mistral-tiny", "qwen2-tiny", "neox-tiny", "gpt2-tiny", "llama-tiny-llama3", "llama-tiny-tied"] {
+        for name in ["llama-tiny", "mistral-tiny", "qwen2-tiny", "neox-tiny", "gpt2-tiny", "llama-tiny-llama3", "llama-tiny-tied",
+                     "qwen3-tiny", "olmo2-tiny"] {
             let url = URL(fileURLWithPath: Fixtures.model(name)).appendingPathComponent("config.json")
             XCTAssertNoThrow(try ModelConfig.load(path: url.path), name)
         }
