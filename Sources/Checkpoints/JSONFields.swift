@@ -37,6 +37,10 @@ public struct JSONFields: @unchecked Sendable {
         return !(v is NSNull)
     }
 
+    /// The key is in the object, possibly as null (null and absent can mean different things:
+    /// Gemma 2's soft-capping is on by default and off when set to null).
+    public func contains(_ key: String) -> Bool { object[key] != nil }
+
     public func error(_ key: String, _ problem: String) -> CheckpointError {
         CheckpointError(file: file, field: path(key), problem)
     }

@@ -1,11 +1,12 @@
 /// The model families forgetlens understands, by config.json `model_type`.
 public enum Architecture: String, Sendable, CaseIterable, Codable {
-    case llama, mistral, qwen2, qwen3, olmo2, gpt2
+    case llama, mistral, qwen2, qwen3, olmo2, gemma2, gpt2
     case gptNeoX = "gpt_neox"
 
     /// Llama-like: RMSNorm, SwiGLU, rotary, separate q/k/v projections (Qwen3 and OLMo 2 add
     /// q/k norms, OLMo 2 moves the norms after each sublayer; the weights are llama's).
-    public var isLlamaFamily: Bool { [.llama, .mistral, .qwen2, .qwen3, .olmo2].contains(self) }
+    /// Gemma 2 adds sandwich norms, soft-capping and scaled embeddings.
+    public var isLlamaFamily: Bool { [.llama, .mistral, .qwen2, .qwen3, .olmo2, .gemma2].contains(self) }
 }
 
 /// RoPE frequency scaling as the config asks for it (transformers' `rope_type`).
@@ -52,6 +53,14 @@ public struct ModelConfig: Sendable, Equatable {
     /// GPT-2 attention options.
     public var scaleAttentionWeights: Bool
     public var scaleAttentionByInverseLayerIndex: Bool
+    /// Attention scores are scaled by 1/sqrt(this) instead of 1/sqrt(head_dim) (Gemma's
+    /// query_pre_attn_scalar).
+    public var queryPreAttentionScalar: Double? = nil
+    /// Scores (attention) and logits (final) pass through cap * tanh(x / cap) (Gemma 2).
+    public var attentionSoftcap: Double? = nil
+    public var finalSoftcap: Double? = nil
+    /// Gemma: embeddings multiplied by sqrt(hidden_size), RMSNorm weights stored as w for (1 + w).
+    public var gemmaStyle: Bool { architecture == .gemma2 }
 
     /// Reads config.json.
     public static func load(path: String) throws -> ModelConfig {
@@ -105,8 +114,8 @@ public struct ModelConfig: Sendable, Equatable {
         }
         if let explicit = try f.int("head_dim") {
             headDim = explicit
-        } else if arch == .qwen3 {
-            headDim = 128  // transformers' Qwen3Config default, not hidden_size / heads
+        } else if arch == .qwen3 || arch == .gemma2 {
+            headDim = arch == .qwen3 ? 128 : 256  // transformers' config defaults, not hidden_size / heads
         } else {
             guard hiddenSize % headCount == 0 else {
                 throw f.error("num_attention_heads", "\(headCount) does not divide hidden_size \(hiddenSize)")
@@ -137,13 +146,23 @@ public struct ModelConfig: Sendable, Equatable {
         } else {
             rotaryDim = Int(Double(headDim) * (partial ?? 1.0))
             normEpsilon = try f.double("rms_norm_eps") ?? 1e-6
-            tieWordEmbeddings = try f.bool("tie_word_embeddings") ?? false
+            tieWordEmbeddings = try f.bool("tie_word_embeddings") ?? (arch == .gemma2)
             let bias = try f.bool("attention_bias") ?? false
             qkvBias = arch == .qwen2 ? true : bias
             outputBias = arch == .qwen2 ? false : bias
             mlpBias = try f.bool("mlp_bias") ?? false
             activation = try f.string("hidden_act") ?? "silu"
             useParallelResidual = false
+            if arch == .gemma2 {
+                activation = try f.string("hidden_activation") ?? f.string("hidden_act") ?? "gelu_pytorch_tanh"
+                // transformers' defaults apply when a key is absent; an explicit null turns capping off
+                func optional(_ key: String, _ fallback: Double) throws -> Double? {
+                    f.contains(key) ? try f.double(key) : fallback
+                }
+                queryPreAttentionScalar = try optional("query_pre_attn_scalar", 256)
+                attentionSoftcap = try optional("attn_logit_softcapping", 50)
+                finalSoftcap = try optional("final_logit_softcapping", 30)
+            }
         }
         guard rotaryDim % 2 == 0 else { throw f.error("rotary_pct", "gives an odd rotary dimension \(rotaryDim)") }
         ropeScaling = try Self.scaling(rope ?? legacyScaling)
@@ -190,6 +209,17 @@ public struct ModelConfig: Sendable, Equatable {
             }
             let first = try f.int("max_window_layers") ?? layers
             return (0..<layers).map { $0 >= first ? window : nil }
+        case .gemma2:
+            // sliding on even layers unless layer_types says otherwise; null window: all full
+            let w = f.contains("sliding_window") ? window : 4096
+            guard let w else { return Array(repeating: nil, count: layers) }
+            if let types = try f.strings("layer_types") {
+                guard types.count == layers else {
+                    throw f.error("layer_types", "has \(types.count) entries for \(layers) layers")
+                }
+                return types.map { $0 == "sliding_attention" ? w : nil }
+            }
+            return (0..<layers).map { ($0 + 1) % 2 == 1 ? w : nil }
         default:
             return Array(repeating: nil, count: layers)
         }

@@ -52,6 +52,12 @@ extension ModelConfig {
                 }
             }
         }
+        for (key, value) in [("query_pre_attn_scalar", queryPreAttentionScalar), ("attn_logit_softcapping", attentionSoftcap),
+                             ("final_logit_softcapping", finalSoftcap)] {
+            if let value, !(value.isFinite && value > 0) {
+                throw f.error(key, "\(value) is not usable (expected a positive number, or null)")
+            }
+        }
         for case let window? in slidingWindows where window < 1 {
             throw f.error("sliding_window", "\(window) is not a window size (expected a positive number of tokens, or null)")
         }

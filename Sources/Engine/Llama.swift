@@ -1,18 +1,10 @@
 import Checkpoints
 
-/// Llama, Mistral, Qwen2, Qwen3 and OLMo 2: RMSNorm, rotary, grouped-query attention (q/k/v
-/// bias for Qwen2), SwiGLU MLP, optional sliding window per layer, optionally tied embeddings.
-/// q|k|v and gate|up are fused into one GEMM each. The families differ only in where the
-/// norms sit, which are parameters here rather than copies of the layer.
+/// The decoder block of llama and its descendants (mistral, qwen2, qwen3, olmo2, gemma2):
+/// RMSNorm, rotary, grouped-query attention, gated MLP, optional sliding window per layer.
+/// q|k|v and gate|up are fused into one GEMM each. The families differ in which norms exist
+/// and where they sit, and in q/k norms; those are parameters here, not copies of the layer.
 struct Llama: DecoderLayer {
-    /// Where the block's RMSNorms sit.
-    enum NormPlacement: Sendable {
-        /// x + attn(norm1(x)), then x + mlp(norm2(x)) (llama, mistral, qwen2, qwen3).
-        case pre
-        /// x + norm1(attn(x)), then x + norm2(mlp(x)) (OLMo 2).
-        case post
-    }
-
     /// RMSNorm of the queries and keys before rotary.
     enum QKNorm: Sendable {
         case none
@@ -22,12 +14,20 @@ struct Llama: DecoderLayer {
         case whole(q: Norm, k: Norm)
     }
 
-    let placement: NormPlacement
+    /// The block's norms; nil where the family has none:
+    /// x += postAttention(attn(preAttention(x))); x += postMLP(mlp(preMLP(x))).
+    /// llama: pre only; OLMo 2: post only; Gemma 2: all four ("sandwich").
+    struct Norms: Sendable {
+        var preAttention: Norm?
+        var postAttention: Norm?
+        var preMLP: Norm?
+        var postMLP: Norm?
+    }
+
+    let norms: Norms
     let qkNorm: QKNorm
-    let inputNorm: Norm
     let qkv: Linear
     let output: Linear
-    let postNorm: Norm
     let gateUp: Linear
     let down: Linear
     let attention: Attention
@@ -38,33 +38,35 @@ struct Llama: DecoderLayer {
     func forward(_ x: UnsafeMutablePointer<Float>, batch: Batch, layer: Int, scratch: Scratch) {
         let n = batch.rows, dim = config.hiddenSize
         let h = config.headCount, kvh = config.kvHeadCount, d = config.headDim
-        let ld = qkv.outFeatures
-        let pre = placement == .pre
-        if pre { inputNorm(x, into: scratch.normed.pointer, rows: n, dim: dim) }
-        qkv.apply(pre ? scratch.normed.pointer : x, ldx: dim, rows: n, into: scratch.qkv.pointer, ldy: ld, workspace: scratch.linear)
+        let ld = qkv.outFeatures, width = config.intermediateSize
+        let t = scratch.normed.pointer
+        var input: UnsafeMutablePointer<Float> = x
+        if let norm = norms.preAttention { norm(x, into: t, rows: n, dim: dim); input = t }
+        qkv.apply(input, ldx: dim, rows: n, into: scratch.qkv.pointer, ldy: ld, workspace: scratch.linear)
         normQueriesAndKeys(scratch.qkv.pointer, ld: ld, rows: n)
         batch.positions.withUnsafeBufferPointer { pos in
             rotary.apply(scratch.qkv.pointer, ld: ld, rows: n, heads: h, headDim: d, positions: pos.baseAddress!)
             rotary.apply(scratch.qkv.pointer + h * d, ld: ld, rows: n, heads: kvh, headDim: d, positions: pos.baseAddress!)
         }
         attention(qkv: scratch.qkv.pointer, ld: ld, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: h * d, workspace: scratch.linear)
-        let width = config.intermediateSize
-        if pre {
-            output.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
-            postNorm(x, into: scratch.normed.pointer, rows: n, dim: dim)
-            gateUp.apply(scratch.normed.pointer, ldx: dim, rows: n, into: scratch.mlp.pointer, ldy: 2 * width, workspace: scratch.linear)
-            Kernels.gatedActivation(scratch.mlp.pointer, rows: n, width: width, ld: 2 * width, activation)
-            down.apply(scratch.mlp.pointer, ldx: 2 * width, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
-        } else {
-            // each sublayer's output is normed before the residual add, so it cannot accumulate into x
-            let t = scratch.normed.pointer
-            output.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: t, ldy: dim, workspace: scratch.linear)
-            inputNorm(t, into: t, rows: n, dim: dim)
-            Kernels.add(x, ldDst: dim, t, ldSrc: dim, rows: n, cols: dim)
-            gateUp.apply(x, ldx: dim, rows: n, into: scratch.mlp.pointer, ldy: 2 * width, workspace: scratch.linear)
-            Kernels.gatedActivation(scratch.mlp.pointer, rows: n, width: width, ld: 2 * width, activation)
-            down.apply(scratch.mlp.pointer, ldx: 2 * width, rows: n, into: t, ldy: dim, workspace: scratch.linear)
-            postNorm(t, into: t, rows: n, dim: dim)
+        addSublayer(x, rows: n, norm: norms.postAttention) { y, accumulate in
+            output.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: y, ldy: dim, accumulate: accumulate, workspace: scratch.linear)
+        }
+        input = x
+        if let norm = norms.preMLP { norm(x, into: t, rows: n, dim: dim); input = t }
+        gateUp.apply(input, ldx: dim, rows: n, into: scratch.mlp.pointer, ldy: 2 * width, workspace: scratch.linear)
+        Kernels.gatedActivation(scratch.mlp.pointer, rows: n, width: width, ld: 2 * width, activation)
+        addSublayer(x, rows: n, norm: norms.postMLP) { y, accumulate in
+            down.apply(scratch.mlp.pointer, ldx: 2 * width, rows: n, into: y, ldy: dim, accumulate: accumulate, workspace: scratch.linear)
+        }
+
+        /// x += norm(sublayer): without a norm the GEMM accumulates straight into x; with one
+        /// the output is normed first (in the then-free `normed` buffer), then added.
+        func addSublayer(_ x: UnsafeMutablePointer<Float>, rows n: Int, norm: Norm?,
+                         _ sublayer: (UnsafeMutablePointer<Float>, Bool) -> Void) {
+            guard let norm else { return sublayer(x, true) }
+            sublayer(t, false)
+            norm(t, into: t, rows: n, dim: dim)
             Kernels.add(x, ldDst: dim, t, ldSrc: dim, rows: n, cols: dim)
         }
     }
@@ -90,11 +92,15 @@ struct Llama: DecoderLayer {
         }
     }
 
+    /// Loads any family of this layer; the family's differences are read off its config.
     static func load(_ w: WeightLoader) throws -> Transformer {
         let c = w.config
         let dim = c.hiddenSize, h = c.headCount, kvh = c.kvHeadCount, d = c.headDim, inter = c.intermediateSize
         let rotary = try Rotary(config: c, positions: w.positionLimit)
         let activation = try Activation(configName: c.activation)
+        let eps = c.normEpsilon, offset: Float = c.gemmaStyle ? 1 : 0
+        let scale = Float(1 / (c.queryPreAttentionScalar ?? Double(d)).squareRoot())
+        func norm(_ name: String, _ size: Int = dim) throws -> Norm { try .rms(w, name, dim: size, eps: eps, offset: offset) }
         var layers: [any DecoderLayer] = []
         for l in 0..<c.layerCount {
             let p = "model.layers.\(l)."
@@ -108,24 +114,31 @@ struct Llama: DecoderLayer {
             let up = try w.linear(mlp + "up_proj.weight", bias: c.mlpBias ? mlp + "up_proj.bias" : nil, inFeatures: dim, outFeatures: inter)
             let down = try w.linear(mlp + "down_proj.weight", bias: c.mlpBias ? mlp + "down_proj.bias" : nil, inFeatures: inter, outFeatures: dim)
             let window = l < c.slidingWindows.count ? c.slidingWindows[l] : nil
-            let eps = c.normEpsilon
             let qkNorm: QKNorm
+            let norms: Norms
             switch c.architecture {
-            case .qwen3: qkNorm = .perHead(q: try .rms(w, attn + "q_norm.weight", dim: d, eps: eps),
-                                           k: try .rms(w, attn + "k_norm.weight", dim: d, eps: eps))
-            case .olmo2: qkNorm = .whole(q: try .rms(w, attn + "q_norm.weight", dim: h * d, eps: eps),
-                                         k: try .rms(w, attn + "k_norm.weight", dim: kvh * d, eps: eps))
-            default: qkNorm = .none
+            case .olmo2:
+                // norms after each sublayer (named after what they follow), q/k norm over the projection
+                qkNorm = .whole(q: try norm(attn + "q_norm.weight", h * d), k: try norm(attn + "k_norm.weight", kvh * d))
+                norms = Norms(postAttention: try norm(p + "post_attention_layernorm.weight"),
+                              postMLP: try norm(p + "post_feedforward_layernorm.weight"))
+            case .gemma2:
+                qkNorm = .none
+                norms = Norms(preAttention: try norm(p + "input_layernorm.weight"),
+                              postAttention: try norm(p + "post_attention_layernorm.weight"),
+                              preMLP: try norm(p + "pre_feedforward_layernorm.weight"),
+                              postMLP: try norm(p + "post_feedforward_layernorm.weight"))
+            default:
+                qkNorm = c.architecture == .qwen3
+                    ? .perHead(q: try norm(attn + "q_norm.weight", d), k: try norm(attn + "k_norm.weight", d)) : .none
+                norms = Norms(preAttention: try norm(p + "input_layernorm.weight"),
+                              preMLP: try norm(p + "post_attention_layernorm.weight"))
             }
-            // OLMo 2 names its two norms after what they follow; the others after what they precede
-            let post = c.architecture == .olmo2
             layers.append(Llama(
-                placement: post ? .post : .pre, qkNorm: qkNorm,
-                inputNorm: try .rms(w, p + (post ? "post_attention_layernorm.weight" : "input_layernorm.weight"), dim: dim, eps: eps),
-                qkv: Linear.fused([q, k, v]), output: o,
-                postNorm: try .rms(w, p + (post ? "post_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), dim: dim, eps: eps),
+                norms: norms, qkNorm: qkNorm, qkv: Linear.fused([q, k, v]), output: o,
                 gateUp: Linear.fused([gate, up]), down: down,
-                attention: Attention(heads: h, kvHeads: kvh, headDim: d, scale: Float(1 / Double(d).squareRoot()), window: window),
+                attention: Attention(heads: h, kvHeads: kvh, headDim: d, scale: scale, window: window,
+                                     softcap: c.attentionSoftcap.map { Float($0) }),
                 rotary: rotary, config: c, activation: activation))
         }
         let embedding = try w.embedding("model.embed_tokens.weight", rows: c.vocabSize, dim: dim)
@@ -136,7 +149,8 @@ struct Llama: DecoderLayer {
             head = try w.head("lm_head.weight", vocab: c.vocabSize, dim: dim)
         }
         return Transformer(config: c, embedding: embedding, positionEmbedding: nil, layers: layers,
-                           finalNorm: try .rms(w, "model.norm.weight", dim: dim, eps: c.normEpsilon),
-                           head: head, mlpWidth: 2 * inter)
+                           finalNorm: try norm("model.norm.weight"), head: head, mlpWidth: 2 * inter,
+                           embeddingScale: c.gemmaStyle ? Float(Double(dim).squareRoot()) : nil,
+                           finalSoftcap: c.finalSoftcap.map { Float($0) })
     }
 }

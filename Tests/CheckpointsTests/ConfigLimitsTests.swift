@@ -54,6 +54,11 @@ final class ConfigLimitsTests: XCTestCase {
             ("qwen3-tiny", ["rms_norm_eps": 0], "rms_norm_eps", "not a usable epsilon"),
             ("olmo2-tiny", ["num_key_value_heads": 3], "num_key_value_heads", "must divide"),
             ("olmo2-tiny", ["rope_parameters.rope_theta": -1], "rope_theta", "not a usable rotary base"),
+            ("gemma2-tiny", ["query_pre_attn_scalar": 0], "query_pre_attn_scalar", "positive number"),
+            ("gemma2-tiny", ["attn_logit_softcapping": -50], "attn_logit_softcapping", "positive number"),
+            ("gemma2-tiny", ["final_logit_softcapping": 0], "final_logit_softcapping", "positive number"),
+            ("gemma2-tiny", ["layer_types": ["sliding_attention"]], "layer_types", "1 entries for 2 layers"),
+            ("gemma2-tiny", ["sliding_window": 0], "sliding_window", "not a window size"),
             ("gpt2-tiny", ["n_positions": 1e12], "n_positions", "outside"),
             ("gpt2-tiny", ["layer_norm_epsilon": 5], "layer_norm_epsilon", "not a usable epsilon"),
         ]
@@ -70,7 +75,7 @@ final class ConfigLimitsTests: XCTestCase {
 
     func testFixtureConfigsStayValid() throws {
         for name in ["llama-tiny", "mistral-tiny", "qwen2-tiny", "neox-tiny", "gpt2-tiny", "llama-tiny-llama3", "llama-tiny-tied",
-                     "qwen3-tiny", "olmo2-tiny"] {
+                     "qwen3-tiny", "olmo2-tiny", "gemma2-tiny"] {
             let url = URL(fileURLWithPath: Fixtures.model(name)).appendingPathComponent("config.json")
             XCTAssertNoThrow(try ModelConfig.load(path: url.path), name)
         }
