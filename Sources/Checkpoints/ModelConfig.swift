@@ -2,11 +2,16 @@
 public enum Architecture: String, Sendable, CaseIterable, Codable {
     case llama, mistral, qwen2, qwen3, olmo2, gemma2, gpt2
     case gptNeoX = "gpt_neox"
+    case gemma3Text = "gemma3_text"
 
     /// Llama-like: RMSNorm, SwiGLU, rotary, separate q/k/v projections (Qwen3 and OLMo 2 add
     /// q/k norms, OLMo 2 moves the norms after each sublayer; the weights are llama's).
-    /// Gemma 2 adds sandwich norms, soft-capping and scaled embeddings.
-    public var isLlamaFamily: Bool { [.llama, .mistral, .qwen2, .qwen3, .olmo2, .gemma2].contains(self) }
+    /// Gemma 2 adds sandwich norms, soft-capping and scaled embeddings, Gemma 3 q/k norms and
+    /// local/global rotary bases.
+    public var isLlamaFamily: Bool { [.llama, .mistral, .qwen2, .qwen3, .olmo2, .gemma2, .gemma3Text].contains(self) }
+
+    /// Gemma 2 and 3: (1 + w) RMSNorms, embeddings scaled by sqrt(hidden), sandwich norms.
+    public var isGemma: Bool { self == .gemma2 || self == .gemma3Text }
 }
 
 /// RoPE frequency scaling as the config asks for it (transformers' `rope_type`).
@@ -60,7 +65,12 @@ public struct ModelConfig: Sendable, Equatable {
     public var attentionSoftcap: Double? = nil
     public var finalSoftcap: Double? = nil
     /// Gemma: embeddings multiplied by sqrt(hidden_size), RMSNorm weights stored as w for (1 + w).
-    public var gemmaStyle: Bool { architecture == .gemma2 }
+    public var gemmaStyle: Bool { architecture.isGemma }
+    /// Gemma 3: the rotary base and scaling of the sliding-window ("local") layers, and which
+    /// layers those are; the other layers use ropeTheta and ropeScaling.
+    public var localRopeTheta: Double? = nil
+    public var localRopeScaling: RopeScaling? = nil
+    public var localRopeLayers: [Bool] = []
 
     /// Reads config.json.
     public static func load(path: String) throws -> ModelConfig {
@@ -114,7 +124,7 @@ public struct ModelConfig: Sendable, Equatable {
         }
         if let explicit = try f.int("head_dim") {
             headDim = explicit
-        } else if arch == .qwen3 || arch == .gemma2 {
+        } else if arch == .qwen3 || arch.isGemma {
             headDim = arch == .qwen3 ? 128 : 256  // transformers' config defaults, not hidden_size / heads
         } else {
             guard hiddenSize % headCount == 0 else {
@@ -146,27 +156,44 @@ public struct ModelConfig: Sendable, Equatable {
         } else {
             rotaryDim = Int(Double(headDim) * (partial ?? 1.0))
             normEpsilon = try f.double("rms_norm_eps") ?? 1e-6
-            tieWordEmbeddings = try f.bool("tie_word_embeddings") ?? (arch == .gemma2)
+            tieWordEmbeddings = try f.bool("tie_word_embeddings") ?? arch.isGemma
             let bias = try f.bool("attention_bias") ?? false
             qkvBias = arch == .qwen2 ? true : bias
             outputBias = arch == .qwen2 ? false : bias
             mlpBias = try f.bool("mlp_bias") ?? false
             activation = try f.string("hidden_act") ?? "silu"
             useParallelResidual = false
-            if arch == .gemma2 {
+            if arch.isGemma {
                 activation = try f.string("hidden_activation") ?? f.string("hidden_act") ?? "gelu_pytorch_tanh"
                 // transformers' defaults apply when a key is absent; an explicit null turns capping off
-                func optional(_ key: String, _ fallback: Double) throws -> Double? {
+                func optional(_ key: String, _ fallback: Double?) throws -> Double? {
                     f.contains(key) ? try f.double(key) : fallback
                 }
                 queryPreAttentionScalar = try optional("query_pre_attn_scalar", 256)
-                attentionSoftcap = try optional("attn_logit_softcapping", 50)
-                finalSoftcap = try optional("final_logit_softcapping", 30)
+                // Gemma 2 caps by default, Gemma 3 does not
+                attentionSoftcap = try optional("attn_logit_softcapping", arch == .gemma2 ? 50 : nil)
+                finalSoftcap = try optional("final_logit_softcapping", arch == .gemma2 ? 30 : nil)
             }
         }
         guard rotaryDim % 2 == 0 else { throw f.error("rotary_pct", "gives an odd rotary dimension \(rotaryDim)") }
         ropeScaling = try Self.scaling(rope ?? legacyScaling)
         slidingWindows = try Self.slidingWindows(f, arch: arch, layers: layerCount)
+        if arch == .gemma3Text {
+            guard try f.bool("use_bidirectional_attention") != true else {
+                throw f.error("use_bidirectional_attention", "true is not a causal language model (expected false or absent)")
+            }
+            // 5.x: rope_parameters.{full_attention, sliding_attention}; 4.x: rope_theta,
+            // rope_local_base_freq and a rope_scaling of the global layers
+            let global = try rope?.nested("full_attention"), local = try rope?.nested("sliding_attention")
+            ropeTheta = try global?.double("rope_theta") ?? f.double("rope_theta") ?? 1_000_000
+            localRopeTheta = try local?.double("rope_theta") ?? f.double("rope_local_base_freq") ?? 10_000
+            ropeScaling = try Self.scaling(global ?? legacyScaling)
+            localRopeScaling = try Self.scaling(local)
+            if let t = localRopeScaling?.type, t != "linear" {
+                throw f.error("rope_parameters.sliding_attention.rope_type", "\"\(t)\" is not supported for the local layers (supported: default, linear)")
+            }
+            localRopeLayers = try Self.gemmaSlidingLayers(f, layers: layerCount, pattern: f.int("sliding_window_pattern") ?? 6)
+        }
         try validate(f)
     }
 
@@ -197,6 +224,17 @@ public struct ModelConfig: Sendable, Equatable {
         }
     }
 
+    /// Which layers are "sliding_attention": layer_types when given, else every layer but each
+    /// `pattern`-th (Gemma 2: 2, Gemma 3: sliding_window_pattern, default 6), as transformers fills it.
+    private static func gemmaSlidingLayers(_ f: JSONFields, layers: Int, pattern: Int) throws -> [Bool] {
+        if let types = try f.strings("layer_types") {
+            guard types.count == layers else { throw f.error("layer_types", "has \(types.count) entries for \(layers) layers") }
+            return types.map { $0 == "sliding_attention" }
+        }
+        guard pattern >= 1 else { throw f.error("sliding_window_pattern", "\(pattern) is not a layer period (expected a positive integer)") }
+        return (0..<layers).map { ($0 + 1) % pattern != 0 }
+    }
+
     private static func slidingWindows(_ f: JSONFields, arch: Architecture, layers: Int) throws -> [Int?] {
         let window = try f.int("sliding_window")
         switch arch {
@@ -209,17 +247,12 @@ public struct ModelConfig: Sendable, Equatable {
             }
             let first = try f.int("max_window_layers") ?? layers
             return (0..<layers).map { $0 >= first ? window : nil }
-        case .gemma2:
-            // sliding on even layers unless layer_types says otherwise; null window: all full
+        case .gemma2, .gemma3Text:
+            // null window: every layer attends to everything
             let w = f.contains("sliding_window") ? window : 4096
             guard let w else { return Array(repeating: nil, count: layers) }
-            if let types = try f.strings("layer_types") {
-                guard types.count == layers else {
-                    throw f.error("layer_types", "has \(types.count) entries for \(layers) layers")
-                }
-                return types.map { $0 == "sliding_attention" ? w : nil }
-            }
-            return (0..<layers).map { ($0 + 1) % 2 == 1 ? w : nil }
+            let pattern = arch == .gemma2 ? 2 : try f.int("sliding_window_pattern") ?? 6
+            return try gemmaSlidingLayers(f, layers: layers, pattern: pattern).map { $0 ? w : nil }
         default:
             return Array(repeating: nil, count: layers)
         }

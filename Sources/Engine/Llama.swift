@@ -97,6 +97,9 @@ struct Llama: DecoderLayer {
         let c = w.config
         let dim = c.hiddenSize, h = c.headCount, kvh = c.kvHeadCount, d = c.headDim, inter = c.intermediateSize
         let rotary = try Rotary(config: c, positions: w.positionLimit)
+        let localRotary = try c.localRopeTheta.map {
+            try Rotary(rotaryDim: c.rotaryDim, theta: $0, scaling: c.localRopeScaling, positions: w.positionLimit)
+        }
         let activation = try Activation(configName: c.activation)
         let eps = c.normEpsilon, offset: Float = c.gemmaStyle ? 1 : 0
         let scale = Float(1 / (c.queryPreAttentionScalar ?? Double(d)).squareRoot())
@@ -122,8 +125,9 @@ struct Llama: DecoderLayer {
                 qkNorm = .whole(q: try norm(attn + "q_norm.weight", h * d), k: try norm(attn + "k_norm.weight", kvh * d))
                 norms = Norms(postAttention: try norm(p + "post_attention_layernorm.weight"),
                               postMLP: try norm(p + "post_feedforward_layernorm.weight"))
-            case .gemma2:
-                qkNorm = .none
+            case .gemma2, .gemma3Text:
+                qkNorm = c.architecture == .gemma3Text
+                    ? .perHead(q: try norm(attn + "q_norm.weight", d), k: try norm(attn + "k_norm.weight", d)) : .none
                 norms = Norms(preAttention: try norm(p + "input_layernorm.weight"),
                               postAttention: try norm(p + "post_attention_layernorm.weight"),
                               preMLP: try norm(p + "pre_feedforward_layernorm.weight"),
@@ -139,7 +143,8 @@ struct Llama: DecoderLayer {
                 gateUp: Linear.fused([gate, up]), down: down,
                 attention: Attention(heads: h, kvHeads: kvh, headDim: d, scale: scale, window: window,
                                      softcap: c.attentionSoftcap.map { Float($0) }),
-                rotary: rotary, config: c, activation: activation))
+                rotary: l < c.localRopeLayers.count && c.localRopeLayers[l] ? localRotary ?? rotary : rotary,
+                config: c, activation: activation))
         }
         let embedding = try w.embedding("model.embed_tokens.weight", rows: c.vocabSize, dim: dim)
         let head: WeightMatrix

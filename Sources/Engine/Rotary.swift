@@ -14,13 +14,18 @@ struct Rotary: Sendable {
     let sin: [Float]
 
     init(config: ModelConfig, positions: Int) throws {
-        let rotaryDim = config.rotaryDim, half = rotaryDim / 2, maxPositions = positions
+        try self.init(rotaryDim: config.rotaryDim, theta: config.ropeTheta ?? 10000, scaling: config.ropeScaling, positions: positions)
+    }
+
+    /// Gemma 3's local layers: their own base and scaling.
+    init(rotaryDim: Int, theta base: Double, scaling: RopeScaling?, positions: Int) throws {
+        let half = rotaryDim / 2, maxPositions = positions
         self.rotaryDim = rotaryDim
         self.half = half
         self.maxPositions = maxPositions
-        let theta = Float(config.ropeTheta ?? 10000)
+        let theta = Float(base)
         var inv = (0..<half).map { i in Float(1) / powf(theta, Float(2 * i) / Float(rotaryDim)) }
-        if let s = config.ropeScaling {
+        if let s = scaling {
             switch s.type {
             case "linear":
                 inv = inv.map { $0 / Float(s.factor) }

@@ -59,6 +59,10 @@ final class ConfigLimitsTests: XCTestCase {
             ("gemma2-tiny", ["final_logit_softcapping": 0], "final_logit_softcapping", "positive number"),
             ("gemma2-tiny", ["layer_types": ["sliding_attention"]], "layer_types", "1 entries for 2 layers"),
             ("gemma2-tiny", ["sliding_window": 0], "sliding_window", "not a window size"),
+            ("gemma3-tiny", ["rope_parameters.sliding_attention": ["rope_type": "default", "rope_theta": 0]], "rope_local_base_freq", "not a usable rotary base"),
+            ("gemma3-tiny", ["rope_parameters.sliding_attention": ["rope_type": "yarn", "factor": 2]], "rope_type", "not supported"),
+            ("gemma3-tiny", ["use_bidirectional_attention": true], "use_bidirectional_attention", "not a causal"),
+            ("gemma3-tiny", ["layer_types": NSNull(), "sliding_window_pattern": 0], "sliding_window_pattern", "not a layer period"),
             ("gpt2-tiny", ["n_positions": 1e12], "n_positions", "outside"),
             ("gpt2-tiny", ["layer_norm_epsilon": 5], "layer_norm_epsilon", "not a usable epsilon"),
         ]
@@ -75,7 +79,7 @@ final class ConfigLimitsTests: XCTestCase {
 
     func testFixtureConfigsStayValid() throws {
         for name in ["llama-tiny", "mistral-tiny", "qwen2-tiny", "neox-tiny", "gpt2-tiny", "llama-tiny-llama3", "llama-tiny-tied",
-                     "qwen3-tiny", "olmo2-tiny", "gemma2-tiny"] {
+                     "qwen3-tiny", "olmo2-tiny", "gemma2-tiny", "gemma3-tiny"] {
             let url = URL(fileURLWithPath: Fixtures.model(name)).appendingPathComponent("config.json")
             XCTAssertNoThrow(try ModelConfig.load(path: url.path), name)
         }
