@@ -96,6 +96,19 @@ public struct JSONFields: @unchecked Sendable {
         return JSONFields(file: file, prefix: path(key), object: dict)
     }
 
+    /// A list of numbers (longrope's short_factor and long_factor).
+    public func doubles(_ key: String) throws -> [Double]? {
+        guard has(key) else { return nil }
+        if let list = object[key] as? [Any] {
+            return try list.map {
+                if let d = $0 as? Double { return d }
+                if let n = $0 as? Int { return Double(n) }
+                throw error(key, "expected a list of numbers")
+            }
+        }
+        throw error(key, "expected a list of numbers, got \(describe(object[key]))")
+    }
+
     /// A JSON integer or list of integers (eos_token_id may be either).
     public func intList(_ key: String) throws -> [Int]? {
         guard has(key) else { return nil }

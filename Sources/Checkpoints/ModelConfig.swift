@@ -1,6 +1,8 @@
+import Foundation
+
 /// The model families forgetlens understands, by config.json `model_type`.
 public enum Architecture: String, Sendable, CaseIterable, Codable {
-    case llama, mistral, qwen2, qwen3, olmo2, gemma2, gpt2
+    case llama, mistral, qwen2, qwen3, olmo2, gemma2, phi3, gpt2
     case gptNeoX = "gpt_neox"
     case gemma3Text = "gemma3_text"
 
@@ -8,7 +10,7 @@ public enum Architecture: String, Sendable, CaseIterable, Codable {
     /// q/k norms, OLMo 2 moves the norms after each sublayer; the weights are llama's).
     /// Gemma 2 adds sandwich norms, soft-capping and scaled embeddings, Gemma 3 q/k norms and
     /// local/global rotary bases.
-    public var isLlamaFamily: Bool { [.llama, .mistral, .qwen2, .qwen3, .olmo2, .gemma2, .gemma3Text].contains(self) }
+    public var isLlamaFamily: Bool { [.llama, .mistral, .qwen2, .qwen3, .olmo2, .gemma2, .gemma3Text, .phi3].contains(self) }
 
     /// Gemma 2 and 3: (1 + w) RMSNorms, embeddings scaled by sqrt(hidden), sandwich norms.
     public var isGemma: Bool { self == .gemma2 || self == .gemma3Text }
@@ -22,6 +24,11 @@ public struct RopeScaling: Sendable, Equatable, Codable {
     public var lowFrequencyFactor: Double?
     public var highFrequencyFactor: Double?
     public var originalMaxPositions: Int?
+    /// longrope only: per-frequency divisors below and above originalMaxPositions, and the
+    /// factor cos and sin are multiplied by.
+    public var shortFactor: [Double]? = nil
+    public var longFactor: [Double]? = nil
+    public var attentionFactor: Double? = nil
 }
 
 /// Architecture facts from config.json, normalised across families and transformers versions
@@ -71,6 +78,14 @@ public struct ModelConfig: Sendable, Equatable {
     public var localRopeTheta: Double? = nil
     public var localRopeScaling: RopeScaling? = nil
     public var localRopeLayers: [Bool] = []
+
+    /// The positions the engine serves. A longrope model switches to its long factors past
+    /// original_max_position_embeddings (transformers re-encodes the whole sequence when it does);
+    /// the engine stays within that length, where the short factors apply to every position.
+    public var servedPositions: Int {
+        guard let s = ropeScaling, s.type == "longrope", let original = s.originalMaxPositions else { return maxPositions }
+        return min(maxPositions, original)
+    }
 
     /// Reads config.json.
     public static func load(path: String) throws -> ModelConfig {
@@ -176,7 +191,16 @@ public struct ModelConfig: Sendable, Equatable {
             }
         }
         guard rotaryDim % 2 == 0 else { throw f.error("rotary_pct", "gives an odd rotary dimension \(rotaryDim)") }
-        ropeScaling = try Self.scaling(rope ?? legacyScaling)
+        ropeScaling = try Self.scaling(rope ?? legacyScaling, top: f, maxPositions: maxPositions)
+        if let s = ropeScaling, s.type == "longrope" {
+            let fields = rope ?? legacyScaling ?? f
+            for (key, list) in [("short_factor", s.shortFactor ?? []), ("long_factor", s.longFactor ?? [])] {
+                guard list.count == rotaryDim / 2 else {
+                    throw fields.error(key, "has \(list.count) entries; a rotary dimension of \(rotaryDim) needs \(rotaryDim / 2)")
+                }
+                guard list.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw fields.error(key, "expected positive numbers") }
+            }
+        }
         slidingWindows = try Self.slidingWindows(f, arch: arch, layers: layerCount)
         if arch == .gemma3Text {
             guard try f.bool("use_bidirectional_attention") != true else {
@@ -187,8 +211,8 @@ public struct ModelConfig: Sendable, Equatable {
             let global = try rope?.nested("full_attention"), local = try rope?.nested("sliding_attention")
             ropeTheta = try global?.double("rope_theta") ?? f.double("rope_theta") ?? 1_000_000
             localRopeTheta = try local?.double("rope_theta") ?? f.double("rope_local_base_freq") ?? 10_000
-            ropeScaling = try Self.scaling(global ?? legacyScaling)
-            localRopeScaling = try Self.scaling(local)
+            ropeScaling = try Self.scaling(global ?? legacyScaling, top: f, maxPositions: maxPositions)
+            localRopeScaling = try Self.scaling(local, top: f, maxPositions: maxPositions)
             if let t = localRopeScaling?.type, t != "linear" {
                 throw f.error("rope_parameters.sliding_attention.rope_type", "\"\(t)\" is not supported for the local layers (supported: default, linear)")
             }
@@ -204,10 +228,26 @@ public struct ModelConfig: Sendable, Equatable {
         return n
     }
 
-    private static func scaling(_ r: JSONFields?) throws -> RopeScaling? {
+    private static func scaling(_ r: JSONFields?, top: JSONFields, maxPositions: Int) throws -> RopeScaling? {
         guard let r else { return nil }
         let type = try r.string("rope_type") ?? r.string("type") ?? "default"
         switch type {
+        case "longrope", "su":
+            // Phi-3 4.x configs say "su"; transformers reads them as longrope. 4.x keeps
+            // original_max_position_embeddings at the top level, 5.x inside rope_parameters.
+            guard let short = try r.doubles("short_factor") else { throw r.error("short_factor", "missing for rope_type longrope") }
+            guard let long = try r.doubles("long_factor") else { throw r.error("long_factor", "missing for rope_type longrope") }
+            guard let original = try r.int("original_max_position_embeddings") ?? top.int("original_max_position_embeddings"),
+                  original >= 2 else {
+                throw r.error("original_max_position_embeddings", "missing or below 2 for rope_type longrope")
+            }
+            let factor = try r.double("factor") ?? Double(maxPositions) / Double(original)
+            guard factor.isFinite && factor > 0 else { throw r.error("factor", "\(factor) is not a usable scaling factor") }
+            let attention = try r.double("attention_factor")
+                ?? (factor <= 1 ? 1 : (1 + Foundation.log(factor) / Foundation.log(Double(original))).squareRoot())
+            guard attention.isFinite && attention > 0 else { throw r.error("attention_factor", "\(attention) is not usable (expected a positive number)") }
+            return RopeScaling(type: "longrope", factor: factor, originalMaxPositions: original,
+                               shortFactor: short, longFactor: long, attentionFactor: attention)
         case "default":
             return nil
         case "linear", "dynamic":
@@ -220,7 +260,7 @@ public struct ModelConfig: Sendable, Equatable {
                                highFrequencyFactor: try r.double("high_freq_factor") ?? 4,
                                originalMaxPositions: try r.int("original_max_position_embeddings") ?? 8192)
         default:
-            throw r.error("rope_type", "\"\(type)\" is not supported (supported: default, linear, dynamic, llama3)")
+            throw r.error("rope_type", "\"\(type)\" is not supported (supported: default, linear, dynamic, llama3, longrope)")
         }
     }
 
@@ -238,7 +278,7 @@ public struct ModelConfig: Sendable, Equatable {
     private static func slidingWindows(_ f: JSONFields, arch: Architecture, layers: Int) throws -> [Int?] {
         let window = try f.int("sliding_window")
         switch arch {
-        case .mistral:
+        case .mistral, .phi3:
             return Array(repeating: window, count: layers)
         case .qwen2, .qwen3:
             guard try f.bool("use_sliding_window") == true, let window else { return Array(repeating: nil, count: layers) }

@@ -37,7 +37,7 @@ public final class LanguageModel: @unchecked Sendable {
         if let threads { BLAS.setThreads(threads) }
         if let maxLength, maxLength < 1 { throw EngineError("maxLength must be at least 1") }
         config = model.config
-        self.maxLength = min(maxLength ?? model.config.maxPositions, model.config.maxPositions)
+        self.maxLength = min(maxLength ?? model.config.servedPositions, model.config.servedPositions)
         adapterMode = adapter == nil ? nil : mode
         let saved = try model.savedQuantization()
         if let saved {

@@ -108,13 +108,23 @@ struct Llama: DecoderLayer {
         for l in 0..<c.layerCount {
             let p = "model.layers.\(l)."
             let attn = p + "self_attn."
-            let q = try w.linear(attn + "q_proj.weight", bias: c.qkvBias ? attn + "q_proj.bias" : nil, inFeatures: dim, outFeatures: h * d)
-            let k = try w.linear(attn + "k_proj.weight", bias: c.qkvBias ? attn + "k_proj.bias" : nil, inFeatures: dim, outFeatures: kvh * d)
-            let v = try w.linear(attn + "v_proj.weight", bias: c.qkvBias ? attn + "v_proj.bias" : nil, inFeatures: dim, outFeatures: kvh * d)
-            let o = try w.linear(attn + "o_proj.weight", bias: c.outputBias ? attn + "o_proj.bias" : nil, inFeatures: h * d, outFeatures: dim)
             let mlp = p + "mlp."
-            let gate = try w.linear(mlp + "gate_proj.weight", bias: c.mlpBias ? mlp + "gate_proj.bias" : nil, inFeatures: dim, outFeatures: inter)
-            let up = try w.linear(mlp + "up_proj.weight", bias: c.mlpBias ? mlp + "up_proj.bias" : nil, inFeatures: dim, outFeatures: inter)
+            let qkv: Linear, gateUp: Linear
+            if c.architecture == .phi3 {
+                // stored fused as [q | k | v] and [gate | up], the layout the engine runs; a LoRA on
+                // the fused weight covers all its parts, as PEFT applies it
+                qkv = try w.linear(attn + "qkv_proj.weight", bias: nil, inFeatures: dim, outFeatures: (h + 2 * kvh) * d)
+                gateUp = try w.linear(mlp + "gate_up_proj.weight", bias: nil, inFeatures: dim, outFeatures: 2 * inter)
+            } else {
+                let q = try w.linear(attn + "q_proj.weight", bias: c.qkvBias ? attn + "q_proj.bias" : nil, inFeatures: dim, outFeatures: h * d)
+                let k = try w.linear(attn + "k_proj.weight", bias: c.qkvBias ? attn + "k_proj.bias" : nil, inFeatures: dim, outFeatures: kvh * d)
+                let v = try w.linear(attn + "v_proj.weight", bias: c.qkvBias ? attn + "v_proj.bias" : nil, inFeatures: dim, outFeatures: kvh * d)
+                let gate = try w.linear(mlp + "gate_proj.weight", bias: c.mlpBias ? mlp + "gate_proj.bias" : nil, inFeatures: dim, outFeatures: inter)
+                let up = try w.linear(mlp + "up_proj.weight", bias: c.mlpBias ? mlp + "up_proj.bias" : nil, inFeatures: dim, outFeatures: inter)
+                qkv = Linear.fused([q, k, v])
+                gateUp = Linear.fused([gate, up])
+            }
+            let o = try w.linear(attn + "o_proj.weight", bias: c.outputBias ? attn + "o_proj.bias" : nil, inFeatures: h * d, outFeatures: dim)
             let down = try w.linear(mlp + "down_proj.weight", bias: c.mlpBias ? mlp + "down_proj.bias" : nil, inFeatures: inter, outFeatures: dim)
             let window = l < c.slidingWindows.count ? c.slidingWindows[l] : nil
             let qkNorm: QKNorm
@@ -139,8 +149,7 @@ struct Llama: DecoderLayer {
                               preMLP: try norm(p + "post_attention_layernorm.weight"))
             }
             layers.append(Llama(
-                norms: norms, qkNorm: qkNorm, qkv: Linear.fused([q, k, v]), output: o,
-                gateUp: Linear.fused([gate, up]), down: down,
+                norms: norms, qkNorm: qkNorm, qkv: qkv, output: o, gateUp: gateUp, down: down,
                 attention: Attention(heads: h, kvHeads: kvh, headDim: d, scale: scale, window: window,
                                      softcap: c.attentionSoftcap.map { Float($0) }),
                 rotary: l < c.localRopeLayers.count && c.localRopeLayers[l] ? localRotary ?? rotary : rotary,

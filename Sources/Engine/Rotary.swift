@@ -25,7 +25,13 @@ struct Rotary: Sendable {
         self.maxPositions = maxPositions
         let theta = Float(base)
         var inv = (0..<half).map { i in Float(1) / powf(theta, Float(2 * i) / Float(rotaryDim)) }
-        if let s = scaling {
+        var amplitude: Float = 1
+        if let s = scaling, s.type == "longrope", let short = s.shortFactor {
+            // the engine serves only positions below original_max_position_embeddings (see
+            // ModelConfig.servedPositions), where transformers uses the short factors
+            inv = (0..<half).map { i in Float(1) / (Float(short[i]) * powf(theta, Float(2 * i) / Float(rotaryDim))) }
+            amplitude = Float(s.attentionFactor ?? 1)
+        } else if let s = scaling {
             switch s.type {
             case "linear":
                 inv = inv.map { $0 / Float(s.factor) }
@@ -51,8 +57,8 @@ struct Rotary: Sendable {
         for p in 0..<maxPositions {
             for i in 0..<half {
                 let angle = Float(p) * inv[i]
-                c[p * half + i] = Float(Foundation.cos(Double(angle)))
-                s[p * half + i] = Float(Foundation.sin(Double(angle)))
+                c[p * half + i] = Float(Foundation.cos(Double(angle))) * amplitude
+                s[p * half + i] = Float(Foundation.sin(Double(angle))) * amplitude
             }
         }
         cos = c

@@ -172,7 +172,7 @@ final class Transformer: @unchecked Sendable {
     static func load(_ loader: WeightLoader) throws -> Transformer {
         let model: Transformer
         switch loader.config.architecture {
-        case .llama, .mistral, .qwen2, .qwen3, .olmo2, .gemma2, .gemma3Text: model = try Llama.load(loader)
+        case .llama, .mistral, .qwen2, .qwen3, .olmo2, .gemma2, .gemma3Text, .phi3: model = try Llama.load(loader)
         case .gptNeoX: model = try GPTNeoX.load(loader)
         case .gpt2: model = try GPT2.load(loader)
         }

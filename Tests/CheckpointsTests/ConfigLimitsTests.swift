@@ -63,6 +63,10 @@ final class ConfigLimitsTests: XCTestCase {
             ("gemma3-tiny", ["rope_parameters.sliding_attention": ["rope_type": "yarn", "factor": 2]], "rope_type", "not supported"),
             ("gemma3-tiny", ["use_bidirectional_attention": true], "use_bidirectional_attention", "not a causal"),
             ("gemma3-tiny", ["layer_types": NSNull(), "sliding_window_pattern": 0], "sliding_window_pattern", "not a layer period"),
+            ("phi3-tiny", ["rope_parameters.short_factor": [1.0, 2.0]], "rope_parameters.short_factor", "needs 4"),
+            ("phi3-tiny", ["rope_parameters.long_factor": [1.0, 2.0, -1.0, 3.0]], "rope_parameters.long_factor", "positive numbers"),
+            ("phi3-tiny", ["rope_parameters.original_max_position_embeddings": 0], "original_max_position_embeddings", "below 2"),
+            ("phi3-tiny", ["rope_parameters.attention_factor": 0], "rope_parameters.attention_factor", "not usable"),
             ("gpt2-tiny", ["n_positions": 1e12], "n_positions", "outside"),
             ("gpt2-tiny", ["layer_norm_epsilon": 5], "layer_norm_epsilon", "not a usable epsilon"),
         ]
@@ -79,7 +83,7 @@ final class ConfigLimitsTests: XCTestCase {
 
     func testFixtureConfigsStayValid() throws {
         for name in ["llama-tiny", "mistral-tiny", "qwen2-tiny", "neox-tiny", "gpt2-tiny", "llama-tiny-llama3", "llama-tiny-tied",
-                     "qwen3-tiny", "olmo2-tiny", "gemma2-tiny", "gemma3-tiny"] {
+                     "qwen3-tiny", "olmo2-tiny", "gemma2-tiny", "gemma3-tiny", "phi3-tiny"] {
             let url = URL(fileURLWithPath: Fixtures.model(name)).appendingPathComponent("config.json")
             XCTAssertNoThrow(try ModelConfig.load(path: url.path), name)
         }

@@ -106,7 +106,7 @@ final class EvalCommandTests: XCTestCase {
     /// Issue 15's families run through `eval` on a probe, base and with their LoRA (unmerged and
     /// merged must agree: the same adapter applied two ways scores the same choices).
     func testNewFamiliesEvaluateOnAProbe() throws {
-        for (model, adapter) in [("qwen3-tiny", "lora-qwen3"), ("olmo2-tiny", "lora-olmo2"), ("gemma2-tiny", "lora-gemma2"), ("gemma3-tiny", "lora-gemma3")] {
+        for (model, adapter) in [("qwen3-tiny", "lora-qwen3"), ("olmo2-tiny", "lora-olmo2"), ("gemma2-tiny", "lora-gemma2"), ("gemma3-tiny", "lora-gemma3"), ("phi3-tiny", "lora-phi3")] {
             var firstResponses: [String: [JSONValue]] = [:]
             for variant in ["base", "merged", "unmerged"] {
                 let out = tmp.appendingPathComponent("\(model)-\(variant)")
