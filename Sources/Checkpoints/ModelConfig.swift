@@ -12,6 +12,10 @@ public enum Architecture: String, Sendable, CaseIterable, Codable {
     /// local/global rotary bases.
     public var isLlamaFamily: Bool { [.llama, .mistral, .qwen2, .qwen3, .olmo2, .gemma2, .gemma3Text, .phi3].contains(self) }
 
+    /// 4-bit weights (load-time quantization, saved bitsandbytes checkpoints, quantization-error
+    /// spectra) are tested against bitsandbytes on these; the newer llama-like families are not yet.
+    public var supportsFourBit: Bool { [.llama, .mistral, .qwen2].contains(self) }
+
     /// Gemma 2 and 3: (1 + w) RMSNorms, embeddings scaled by sqrt(hidden), sandwich norms.
     public var isGemma: Bool { self == .gemma2 || self == .gemma3Text }
 }

@@ -50,7 +50,7 @@ public final class LanguageModel: @unchecked Sendable {
         } else {
             if let quantization {
                 try quantization.validate()
-                guard model.config.architecture.isLlamaFamily else {
+                guard model.config.architecture.supportsFourBit else {
                     throw EngineError("--quantize: 4-bit weights are supported for llama, mistral and qwen2 models, not \(model.config.architecture.rawValue)")
                 }
             }
