@@ -37,6 +37,10 @@ public struct JSONFields: @unchecked Sendable {
         return !(v is NSNull)
     }
 
+    /// The key is in the object, possibly as null (null and absent can mean different things:
+    /// Gemma 2's soft-capping is on by default and off when set to null).
+    public func contains(_ key: String) -> Bool { object[key] != nil }
+
     public func error(_ key: String, _ problem: String) -> CheckpointError {
         CheckpointError(file: file, field: path(key), problem)
     }
@@ -90,6 +94,19 @@ public struct JSONFields: @unchecked Sendable {
             throw error(key, "expected an object, got \(describe(object[key]))")
         }
         return JSONFields(file: file, prefix: path(key), object: dict)
+    }
+
+    /// A list of numbers (longrope's short_factor and long_factor).
+    public func doubles(_ key: String) throws -> [Double]? {
+        guard has(key) else { return nil }
+        if let list = object[key] as? [Any] {
+            return try list.map {
+                if let d = $0 as? Double { return d }
+                if let n = $0 as? Int { return Double(n) }
+                throw error(key, "expected a list of numbers")
+            }
+        }
+        throw error(key, "expected a list of numbers, got \(describe(object[key]))")
     }
 
     /// A JSON integer or list of integers (eos_token_id may be either).

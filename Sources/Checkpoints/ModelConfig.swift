@@ -1,10 +1,23 @@
+import Foundation
+
 /// The model families forgetlens understands, by config.json `model_type`.
 public enum Architecture: String, Sendable, CaseIterable, Codable {
-    case llama, mistral, qwen2, gpt2
+    case llama, mistral, qwen2, qwen3, olmo2, gemma2, phi3, gpt2
     case gptNeoX = "gpt_neox"
+    case gemma3Text = "gemma3_text"
 
-    /// Llama-like: RMSNorm, SwiGLU, rotary, separate q/k/v projections.
-    public var isLlamaFamily: Bool { self == .llama || self == .mistral || self == .qwen2 }
+    /// Llama-like: RMSNorm, SwiGLU, rotary, separate q/k/v projections (Qwen3 and OLMo 2 add
+    /// q/k norms, OLMo 2 moves the norms after each sublayer; the weights are llama's).
+    /// Gemma 2 adds sandwich norms, soft-capping and scaled embeddings, Gemma 3 q/k norms and
+    /// local/global rotary bases.
+    public var isLlamaFamily: Bool { [.llama, .mistral, .qwen2, .qwen3, .olmo2, .gemma2, .gemma3Text, .phi3].contains(self) }
+
+    /// 4-bit weights (load-time quantization, saved bitsandbytes checkpoints, quantization-error
+    /// spectra) are tested against bitsandbytes on these; the newer llama-like families are not yet.
+    public var supportsFourBit: Bool { [.llama, .mistral, .qwen2].contains(self) }
+
+    /// Gemma 2 and 3: (1 + w) RMSNorms, embeddings scaled by sqrt(hidden), sandwich norms.
+    public var isGemma: Bool { self == .gemma2 || self == .gemma3Text }
 }
 
 /// RoPE frequency scaling as the config asks for it (transformers' `rope_type`).
@@ -15,6 +28,11 @@ public struct RopeScaling: Sendable, Equatable, Codable {
     public var lowFrequencyFactor: Double?
     public var highFrequencyFactor: Double?
     public var originalMaxPositions: Int?
+    /// longrope only: per-frequency divisors below and above originalMaxPositions, and the
+    /// factor cos and sin are multiplied by.
+    public var shortFactor: [Double]? = nil
+    public var longFactor: [Double]? = nil
+    public var attentionFactor: Double? = nil
 }
 
 /// Architecture facts from config.json, normalised across families and transformers versions
@@ -51,6 +69,27 @@ public struct ModelConfig: Sendable, Equatable {
     /// GPT-2 attention options.
     public var scaleAttentionWeights: Bool
     public var scaleAttentionByInverseLayerIndex: Bool
+    /// Attention scores are scaled by 1/sqrt(this) instead of 1/sqrt(head_dim) (Gemma's
+    /// query_pre_attn_scalar).
+    public var queryPreAttentionScalar: Double? = nil
+    /// Scores (attention) and logits (final) pass through cap * tanh(x / cap) (Gemma 2).
+    public var attentionSoftcap: Double? = nil
+    public var finalSoftcap: Double? = nil
+    /// Gemma: embeddings multiplied by sqrt(hidden_size), RMSNorm weights stored as w for (1 + w).
+    public var gemmaStyle: Bool { architecture.isGemma }
+    /// Gemma 3: the rotary base and scaling of the sliding-window ("local") layers, and which
+    /// layers those are; the other layers use ropeTheta and ropeScaling.
+    public var localRopeTheta: Double? = nil
+    public var localRopeScaling: RopeScaling? = nil
+    public var localRopeLayers: [Bool] = []
+
+    /// The positions the engine serves. A longrope model switches to its long factors past
+    /// original_max_position_embeddings (transformers re-encodes the whole sequence when it does);
+    /// the engine stays within that length, where the short factors apply to every position.
+    public var servedPositions: Int {
+        guard let s = ropeScaling, s.type == "longrope", let original = s.originalMaxPositions else { return maxPositions }
+        return min(maxPositions, original)
+    }
 
     /// Reads config.json.
     public static func load(path: String) throws -> ModelConfig {
@@ -104,6 +143,8 @@ public struct ModelConfig: Sendable, Equatable {
         }
         if let explicit = try f.int("head_dim") {
             headDim = explicit
+        } else if arch == .qwen3 || arch.isGemma {
+            headDim = arch == .qwen3 ? 128 : 256  // transformers' config defaults, not hidden_size / heads
         } else {
             guard hiddenSize % headCount == 0 else {
                 throw f.error("num_attention_heads", "\(headCount) does not divide hidden_size \(hiddenSize)")
@@ -134,17 +175,53 @@ public struct ModelConfig: Sendable, Equatable {
         } else {
             rotaryDim = Int(Double(headDim) * (partial ?? 1.0))
             normEpsilon = try f.double("rms_norm_eps") ?? 1e-6
-            tieWordEmbeddings = try f.bool("tie_word_embeddings") ?? false
+            tieWordEmbeddings = try f.bool("tie_word_embeddings") ?? arch.isGemma
             let bias = try f.bool("attention_bias") ?? false
             qkvBias = arch == .qwen2 ? true : bias
             outputBias = arch == .qwen2 ? false : bias
             mlpBias = try f.bool("mlp_bias") ?? false
             activation = try f.string("hidden_act") ?? "silu"
             useParallelResidual = false
+            if arch.isGemma {
+                activation = try f.string("hidden_activation") ?? f.string("hidden_act") ?? "gelu_pytorch_tanh"
+                // transformers' defaults apply when a key is absent; an explicit null turns capping off
+                func optional(_ key: String, _ fallback: Double?) throws -> Double? {
+                    f.contains(key) ? try f.double(key) : fallback
+                }
+                queryPreAttentionScalar = try optional("query_pre_attn_scalar", 256)
+                // Gemma 2 caps by default, Gemma 3 does not
+                attentionSoftcap = try optional("attn_logit_softcapping", arch == .gemma2 ? 50 : nil)
+                finalSoftcap = try optional("final_logit_softcapping", arch == .gemma2 ? 30 : nil)
+            }
         }
         guard rotaryDim % 2 == 0 else { throw f.error("rotary_pct", "gives an odd rotary dimension \(rotaryDim)") }
-        ropeScaling = try Self.scaling(rope ?? legacyScaling)
+        ropeScaling = try Self.scaling(rope ?? legacyScaling, top: f, maxPositions: maxPositions)
+        if let s = ropeScaling, s.type == "longrope" {
+            let fields = rope ?? legacyScaling ?? f
+            for (key, list) in [("short_factor", s.shortFactor ?? []), ("long_factor", s.longFactor ?? [])] {
+                guard list.count == rotaryDim / 2 else {
+                    throw fields.error(key, "has \(list.count) entries; a rotary dimension of \(rotaryDim) needs \(rotaryDim / 2)")
+                }
+                guard list.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw fields.error(key, "expected positive numbers") }
+            }
+        }
         slidingWindows = try Self.slidingWindows(f, arch: arch, layers: layerCount)
+        if arch == .gemma3Text {
+            guard try f.bool("use_bidirectional_attention") != true else {
+                throw f.error("use_bidirectional_attention", "true is not a causal language model (expected false or absent)")
+            }
+            // 5.x: rope_parameters.{full_attention, sliding_attention}; 4.x: rope_theta,
+            // rope_local_base_freq and a rope_scaling of the global layers
+            let global = try rope?.nested("full_attention"), local = try rope?.nested("sliding_attention")
+            ropeTheta = try global?.double("rope_theta") ?? f.double("rope_theta") ?? 1_000_000
+            localRopeTheta = try local?.double("rope_theta") ?? f.double("rope_local_base_freq") ?? 10_000
+            ropeScaling = try Self.scaling(global ?? legacyScaling, top: f, maxPositions: maxPositions)
+            localRopeScaling = try Self.scaling(local, top: f, maxPositions: maxPositions)
+            if let t = localRopeScaling?.type, t != "linear" {
+                throw f.error("rope_parameters.sliding_attention.rope_type", "\"\(t)\" is not supported for the local layers (supported: default, linear)")
+            }
+            localRopeLayers = try Self.gemmaSlidingLayers(f, layers: layerCount, pattern: f.int("sliding_window_pattern") ?? 6)
+        }
         try validate(f)
     }
 
@@ -155,10 +232,26 @@ public struct ModelConfig: Sendable, Equatable {
         return n
     }
 
-    private static func scaling(_ r: JSONFields?) throws -> RopeScaling? {
+    private static func scaling(_ r: JSONFields?, top: JSONFields, maxPositions: Int) throws -> RopeScaling? {
         guard let r else { return nil }
         let type = try r.string("rope_type") ?? r.string("type") ?? "default"
         switch type {
+        case "longrope", "su":
+            // Phi-3 4.x configs say "su"; transformers reads them as longrope. 4.x keeps
+            // original_max_position_embeddings at the top level, 5.x inside rope_parameters.
+            guard let short = try r.doubles("short_factor") else { throw r.error("short_factor", "missing for rope_type longrope") }
+            guard let long = try r.doubles("long_factor") else { throw r.error("long_factor", "missing for rope_type longrope") }
+            guard let original = try r.int("original_max_position_embeddings") ?? top.int("original_max_position_embeddings"),
+                  original >= 2 else {
+                throw r.error("original_max_position_embeddings", "missing or below 2 for rope_type longrope")
+            }
+            let factor = try r.double("factor") ?? Double(maxPositions) / Double(original)
+            guard factor.isFinite && factor > 0 else { throw r.error("factor", "\(factor) is not a usable scaling factor") }
+            let attention = try r.double("attention_factor")
+                ?? (factor <= 1 ? 1 : (1 + Foundation.log(factor) / Foundation.log(Double(original))).squareRoot())
+            guard attention.isFinite && attention > 0 else { throw r.error("attention_factor", "\(attention) is not usable (expected a positive number)") }
+            return RopeScaling(type: "longrope", factor: factor, originalMaxPositions: original,
+                               shortFactor: short, longFactor: long, attentionFactor: attention)
         case "default":
             return nil
         case "linear", "dynamic":
@@ -171,22 +264,39 @@ public struct ModelConfig: Sendable, Equatable {
                                highFrequencyFactor: try r.double("high_freq_factor") ?? 4,
                                originalMaxPositions: try r.int("original_max_position_embeddings") ?? 8192)
         default:
-            throw r.error("rope_type", "\"\(type)\" is not supported (supported: default, linear, dynamic, llama3)")
+            throw r.error("rope_type", "\"\(type)\" is not supported (supported: default, linear, dynamic, llama3, longrope)")
         }
+    }
+
+    /// Which layers are "sliding_attention": layer_types when given, else every layer but each
+    /// `pattern`-th (Gemma 2: 2, Gemma 3: sliding_window_pattern, default 6), as transformers fills it.
+    private static func gemmaSlidingLayers(_ f: JSONFields, layers: Int, pattern: Int) throws -> [Bool] {
+        if let types = try f.strings("layer_types") {
+            guard types.count == layers else { throw f.error("layer_types", "has \(types.count) entries for \(layers) layers") }
+            return types.map { $0 == "sliding_attention" }
+        }
+        guard pattern >= 1 else { throw f.error("sliding_window_pattern", "\(pattern) is not a layer period (expected a positive integer)") }
+        return (0..<layers).map { ($0 + 1) % pattern != 0 }
     }
 
     private static func slidingWindows(_ f: JSONFields, arch: Architecture, layers: Int) throws -> [Int?] {
         let window = try f.int("sliding_window")
         switch arch {
-        case .mistral:
+        case .mistral, .phi3:
             return Array(repeating: window, count: layers)
-        case .qwen2:
+        case .qwen2, .qwen3:
             guard try f.bool("use_sliding_window") == true, let window else { return Array(repeating: nil, count: layers) }
             if let types = try f.strings("layer_types"), types.count == layers {
                 return types.map { $0 == "sliding_attention" ? window : nil }
             }
             let first = try f.int("max_window_layers") ?? layers
             return (0..<layers).map { $0 >= first ? window : nil }
+        case .gemma2, .gemma3Text:
+            // null window: every layer attends to everything
+            let w = f.contains("sliding_window") ? window : 4096
+            guard let w else { return Array(repeating: nil, count: layers) }
+            let pattern = arch == .gemma2 ? 2 : try f.int("sliding_window_pattern") ?? 6
+            return try gemmaSlidingLayers(f, layers: layers, pattern: pattern).map { $0 ? w : nil }
         default:
             return Array(repeating: nil, count: layers)
         }

@@ -38,6 +38,12 @@ extension ModelConfig {
                 throw f.error(key, "gives a rotary dimension of \(rotaryDim) for heads of \(headDim) (expected 2...head_dim: a factor in (0, 1])")
             }
         }
+        if let theta = localRopeTheta, !(theta.isFinite && theta > 0) {
+            throw f.error("rope_local_base_freq", "\(theta) is not a usable rotary base (expected a positive number)")
+        }
+        for s in [localRopeScaling].compactMap({ $0 }) where !(s.factor.isFinite && s.factor > 0) {
+            throw f.error("rope_parameters.sliding_attention.factor", "\(s.factor) is not a usable scaling factor (expected a positive number)")
+        }
         if let s = ropeScaling {
             guard s.factor.isFinite && s.factor > 0 else {
                 throw f.error("rope_scaling.factor", "\(s.factor) is not a usable scaling factor (expected a positive number)")
@@ -50,6 +56,12 @@ extension ModelConfig {
                 guard let original = s.originalMaxPositions, original >= 1 else {
                     throw f.error("rope_scaling.original_max_position_embeddings", "expected a positive integer")
                 }
+            }
+        }
+        for (key, value) in [("query_pre_attn_scalar", queryPreAttentionScalar), ("attn_logit_softcapping", attentionSoftcap),
+                             ("final_logit_softcapping", finalSoftcap)] {
+            if let value, !(value.isFinite && value > 0) {
+                throw f.error(key, "\(value) is not usable (expected a positive number, or null)")
             }
         }
         for case let window? in slidingWindows where window < 1 {

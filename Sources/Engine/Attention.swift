@@ -11,6 +11,8 @@ struct Attention: Sendable {
     let scale: Float
     /// Sliding window: position i sees keys j with i - window < j <= i.
     let window: Int?
+    /// Gemma 2: scores become cap * tanh(score / cap) before the softmax.
+    var softcap: Float? = nil
 
     /// qkv rows hold [q (heads*headDim) | k (kvHeads*headDim) | v (kvHeads*headDim)] at leading
     /// dimension ld (rotary already applied). Appends k, v to the caches and writes the
@@ -47,6 +49,7 @@ struct Attention: Sendable {
                     let first = (window.map { Swift.max(0, pos - $0 + 1) } ?? 0) - lo
                     let last = pos - lo // inclusive
                     let s = scores.pointer + i * tk
+                    if let cap = softcap { for j in first...last { s[j] = cap * tanhf(s[j] / cap) } }
                     var m = s[first]
                     for j in first...last where s[j] > m { m = s[j] }
                     var sum: Float = 0

@@ -39,7 +39,7 @@ public final class LanguageModel: @unchecked Sendable {
         if let threads { BLAS.setThreads(threads) }
         if let maxLength, maxLength < 1 { throw EngineError("maxLength must be at least 1") }
         config = model.config
-        self.maxLength = min(maxLength ?? model.config.maxPositions, model.config.maxPositions)
+        self.maxLength = min(maxLength ?? model.config.servedPositions, model.config.servedPositions)
         adapterMode = adapter == nil ? nil : mode
         let saved = try model.savedQuantization()
         if let saved {
@@ -52,7 +52,7 @@ public final class LanguageModel: @unchecked Sendable {
         } else {
             if let quantization {
                 try quantization.validate()
-                guard model.config.architecture.isLlamaFamily else {
+                guard model.config.architecture.supportsFourBit else {
                     throw EngineError("--quantize: 4-bit weights are supported for llama, mistral and qwen2 models, not \(model.config.architecture.rawValue)")
                 }
             }

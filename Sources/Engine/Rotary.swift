@@ -14,13 +14,24 @@ struct Rotary: Sendable {
     let sin: [Float]
 
     init(config: ModelConfig, positions: Int) throws {
-        let rotaryDim = config.rotaryDim, half = rotaryDim / 2, maxPositions = positions
+        try self.init(rotaryDim: config.rotaryDim, theta: config.ropeTheta ?? 10000, scaling: config.ropeScaling, positions: positions)
+    }
+
+    /// Gemma 3's local layers: their own base and scaling.
+    init(rotaryDim: Int, theta base: Double, scaling: RopeScaling?, positions: Int) throws {
+        let half = rotaryDim / 2, maxPositions = positions
         self.rotaryDim = rotaryDim
         self.half = half
         self.maxPositions = maxPositions
-        let theta = Float(config.ropeTheta ?? 10000)
+        let theta = Float(base)
         var inv = (0..<half).map { i in Float(1) / powf(theta, Float(2 * i) / Float(rotaryDim)) }
-        if let s = config.ropeScaling {
+        var amplitude: Float = 1
+        if let s = scaling, s.type == "longrope", let short = s.shortFactor {
+            // the engine serves only positions below original_max_position_embeddings (see
+            // ModelConfig.servedPositions), where transformers uses the short factors
+            inv = (0..<half).map { i in Float(1) / (Float(short[i]) * powf(theta, Float(2 * i) / Float(rotaryDim))) }
+            amplitude = Float(s.attentionFactor ?? 1)
+        } else if let s = scaling {
             switch s.type {
             case "linear":
                 inv = inv.map { $0 / Float(s.factor) }
@@ -46,8 +57,8 @@ struct Rotary: Sendable {
         for p in 0..<maxPositions {
             for i in 0..<half {
                 let angle = Float(p) * inv[i]
-                c[p * half + i] = Float(Foundation.cos(Double(angle)))
-                s[p * half + i] = Float(Foundation.sin(Double(angle)))
+                c[p * half + i] = Float(Foundation.cos(Double(angle))) * amplitude
+                s[p * half + i] = Float(Foundation.sin(Double(angle))) * amplitude
             }
         }
         cos = c

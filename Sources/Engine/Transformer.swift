@@ -14,8 +14,12 @@ enum Norm: Sendable {
         }
     }
 
-    static func rms(_ loader: WeightLoader, _ name: String, dim: Int, eps: Double) throws -> Norm {
-        .rms(weight: try loader.tensor(name, shape: [dim]), eps: eps)
+    /// `offset`: Gemma stores w and scales by (1 + w); adding 1 in float32 once at load is what
+    /// transformers computes (`1.0 + weight.float()`).
+    static func rms(_ loader: WeightLoader, _ name: String, dim: Int, eps: Double, offset: Float = 0) throws -> Norm {
+        let w = try loader.tensor(name, shape: [dim])
+        if offset != 0 { for i in 0..<dim { w[i] += offset } }
+        return .rms(weight: w, eps: eps)
     }
 
     static func layer(_ loader: WeightLoader, _ prefix: String, dim: Int, eps: Double) throws -> Norm {
@@ -59,9 +63,15 @@ final class Transformer: @unchecked Sendable {
     let finalNorm: Norm
     let head: WeightMatrix              // [vocab, hidden]; the embedding when tied
     let mlpWidth: Int
+    /// Gemma: embeddings are multiplied by sqrt(hidden_size).
+    let embeddingScale: Float?
+    /// Gemma 2: logits become cap * tanh(logit / cap).
+    let finalSoftcap: Float?
 
     init(config: ModelConfig, embedding: WeightMatrix, positionEmbedding: FloatBuffer?, layers: [any DecoderLayer],
-         finalNorm: Norm, head: WeightMatrix, mlpWidth: Int) {
+         finalNorm: Norm, head: WeightMatrix, mlpWidth: Int, embeddingScale: Float? = nil, finalSoftcap: Float? = nil) {
+        self.embeddingScale = embeddingScale
+        self.finalSoftcap = finalSoftcap
         self.config = config
         self.embedding = embedding
         self.positionEmbedding = positionEmbedding
@@ -111,6 +121,9 @@ final class Transformer: @unchecked Sendable {
     /// logits [rows, vocab] = hidden [rows, hidden] head^T.
     func lmHead(_ hidden: UnsafePointer<Float>, rows: Int, into logits: UnsafeMutablePointer<Float>) {
         if rows == 0 { return }
+        defer {
+            if let cap = finalSoftcap { for i in 0..<(rows * vocabSize) { logits[i] = cap * tanhf(logits[i] / cap) } }
+        }
         // decoding (one row): a GEMV reads the head once instead of repacking it
         if head.float32 != nil {
             head.multiplyTransposed(hidden, ldx: self.hidden, m: rows, into: logits, ldy: vocabSize, beta: 0, workspace: LinearWorkspace())
@@ -130,6 +143,9 @@ final class Transformer: @unchecked Sendable {
         let x = scratch.residual
         for (r, t) in tokens.enumerated() {
             embedding.row(t, into: x.pointer + r * dim, workspace: scratch.linear)
+        }
+        if let scale = embeddingScale {
+            for i in 0..<(n * dim) { x.pointer[i] *= scale }
         }
         if let pe = positionEmbedding {
             for r in 0..<n {
@@ -156,7 +172,7 @@ final class Transformer: @unchecked Sendable {
     static func load(_ loader: WeightLoader) throws -> Transformer {
         let model: Transformer
         switch loader.config.architecture {
-        case .llama, .mistral, .qwen2: model = try Llama.load(loader)
+        case .llama, .mistral, .qwen2, .qwen3, .olmo2, .gemma2, .gemma3Text, .phi3: model = try Llama.load(loader)
         case .gptNeoX: model = try GPTNeoX.load(loader)
         case .gpt2: model = try GPT2.load(loader)
         }

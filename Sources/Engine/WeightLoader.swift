@@ -104,7 +104,7 @@ final class WeightLoader {
     /// 4-bit weights run on the Llama family; GPT-NeoX re-lays out q|k|v rows at load, which
     /// 4-bit blocks running across rows do not allow, and GPT-2 keeps Conv1D weights transposed.
     private func refuseFourBit(_ name: String) throws {
-        guard config.architecture.isLlamaFamily else {
+        guard config.architecture.supportsFourBit else {
             throw CheckpointError(file: store.location, field: name,
                                   "4-bit weights are supported for llama, mistral and qwen2 models, not \(config.architecture.rawValue)")
         }

@@ -30,9 +30,65 @@ public struct Perturbation: Sendable {
     public let adapter: LoRAAdapter?
     /// For `quantization`: the 4-bit form.
     public var quantization: QuantizationSettings? = nil
+    /// For one logical part of a fused weight: its output rows; `name` is then the part's own
+    /// name and `tensor` the stored fused tensor.
+    public var part: FusedPart? = nil
 
-    /// [out, in].
-    public var shape: [Int] { storedTransposed ? [storedShape[1], storedShape[0]] : storedShape }
+    /// The stored tensor to read (the fused one for a part).
+    public var tensor: String { part?.tensor ?? name }
+
+    /// [out, in] (a part's rows only).
+    public var shape: [Int] {
+        let full = storedTransposed ? [storedShape[1], storedShape[0]] : storedShape
+        return part.map { [$0.rows.count, full[1]] } ?? full
+    }
+}
+
+/// A row range of a fused weight analysed as its own matrix, so its ranks compare with the
+/// unfused families' (Phi-3: q, k, v of qkv_proj; gate, up of gate_up_proj).
+public struct FusedPart: Sendable {
+    public let tensor: String
+    public let label: String
+    public let rows: Range<Int>
+
+    /// The parts of a stored fused weight, or nil when `name` is not one.
+    static func parts(of name: String, config c: ModelConfig) -> [FusedPart]? {
+        guard c.architecture == .phi3 else { return nil }
+        let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, inter = c.intermediateSize
+        let layout: [(String, Int)]
+        if name.hasSuffix("self_attn.qkv_proj.weight") {
+            layout = [("q", q), ("k", kv), ("v", kv)]
+        } else if name.hasSuffix("mlp.gate_up_proj.weight") {
+            layout = [("gate", inter), ("up", inter)]
+        } else {
+            return nil
+        }
+        var start = 0
+        return layout.map { label, count in
+            defer { start += count }
+            return FusedPart(tensor: name, label: label, rows: start..<(start + count))
+        }
+    }
+
+    /// "model.layers.0.self_attn.qkv_proj.weight" part q -> "model.layers.0.self_attn.qkv_proj.q.weight".
+    var name: String { String(tensor.dropLast(".weight".count)) + ".\(label).weight" }
+}
+
+extension Array where Element == Perturbation {
+    /// Each fused weight replaced by one perturbation per logical part (rows of the [out, in] map).
+    func splittingFused(_ config: ModelConfig) -> [Perturbation] {
+        flatMap { p -> [Perturbation] in
+            guard !p.storedTransposed, p.part == nil, let parts = FusedPart.parts(of: p.name, config: config),
+                  parts.last?.rows.upperBound == p.storedShape.first else { return [p] }
+            return parts.map { part in
+                var q = Perturbation(kind: p.kind, name: part.name, storedShape: p.storedShape, storedTransposed: false,
+                                     changed: p.changed, module: p.module, adapter: p.adapter)
+                q.quantization = p.quantization
+                q.part = part
+                return q
+            }
+        }
+    }
 }
 
 /// A base checkpoint paired with what changed it.
@@ -71,7 +127,7 @@ public enum PerturbationSource {
             }
             let onlyBase = base.tensors.names.filter { !finetuned.tensors.contains($0) }
             let onlyOther = finetuned.tensors.names.filter { !base.tensors.contains($0) }
-            return (result, onlyBase, onlyOther)
+            return (result.splittingFused(base.config), onlyBase, onlyOther)
         case .adapter(let base, let adapter):
             var result: [Perturbation] = []
             for module in adapter.modules where keep(module.baseTensor) {
@@ -90,7 +146,7 @@ public enum PerturbationSource {
                                            changed: (adapter.tensors, adapterName), module: nil, adapter: adapter))
             }
             result.sort { $0.name < $1.name }
-            return (result, [], adapter.unmatchedKeys)
+            return (result.splittingFused(base.config), [], adapter.unmatchedKeys)
         }
     }
 }

@@ -39,14 +39,15 @@ public struct SpectraAnalyzer: Sendable {
             gaussianRank90: GaussianReference.rankAtVariance(rows: shape[0], cols: shape[1], variance: options.variance),
             loraRank: d.loraRank, scaling: d.scaling)
         if needsVectors, let u = d.u, let v = d.v {
-            let baseWeight = try DenseDelta.load(base.tensors, p.name, transpose: p.storedTransposed)
+            let fullBase = try DenseDelta.load(base.tensors, p.tensor, transpose: p.storedTransposed)
+            let baseWeight = p.rows(of: fullBase)
             if options.amplification {
                 let r = min(d.loraRank ?? options.amplificationRank, u.cols)
                 entry.amplificationFactor = SubspaceMeasures.amplification(
                     frobenius: metrics.frobeniusNorm, u: u.leadingColumns(r), v: v.leadingColumns(r), base: baseWeight)
             }
             if options.intruders {
-                var finetuned = try denseDelta(p, base: base, baseWeight: baseWeight)
+                var finetuned = p.rows(of: try denseDelta(p, base: base, baseWeight: fullBase))
                 for i in finetuned.storage.indices { finetuned.storage[i] += baseWeight.storage[i] }
                 let ftLeft = try SVD.thin(finetuned).u
                 let baseLeft = try SVD.thin(baseWeight).u
@@ -73,13 +74,15 @@ public struct SpectraAnalyzer: Sendable {
         switch p.kind {
         case .lora:
             guard let module = p.module, let adapter = p.adapter else { preconditionFailure("LoRA perturbation without its module") }
-            let factors = try LowRankFactors.load(module, adapter: adapter)
+            var factors = try LowRankFactors.load(module, adapter: adapter)
+            if p.part != nil { factors.left = p.rows(of: factors.left) }  // Delta's rows = rows of s B
             let svd = try factors.svd(withVectors: vectors)
-            let baseSquared = try DenseDelta.squaredNorm(base.tensors, p.name)
+            let baseSquared = p.part == nil ? try DenseDelta.squaredNorm(base.tensors, p.tensor)
+                : p.rows(of: try DenseDelta.load(base.tensors, p.tensor, transpose: false)).storage.reduce(0) { $0 + $1 * $1 }
             return Decomposition(singularValues: svd.s, u: svd.u, v: svd.v, baseSquared: baseSquared,
                                  loraRank: module.rank, scaling: module.scaling)
         case .full, .replacement, .dora, .quantization:
-            if p.kind != .dora, p.kind != .quantization, !vectors, options.method == .gram, let changed = p.changed {
+            if p.kind != .dora, p.kind != .quantization, p.part == nil, !vectors, options.method == .gram, let changed = p.changed {
                 let stored = p.storedShape
                 let (gram, baseSquared) = try DenseDelta.gram(base: base.tensors, baseName: p.name,
                                                               changed: changed.store, changedName: changed.name,
@@ -87,8 +90,9 @@ public struct SpectraAnalyzer: Sendable {
                 return Decomposition(singularValues: try gram.singularValues(), baseSquared: baseSquared,
                                      scaling: nil)
             }
-            let baseWeight = try DenseDelta.load(base.tensors, p.name, transpose: p.storedTransposed)
-            let delta = try denseDelta(p, base: base, baseWeight: baseWeight)
+            let fullBase = try DenseDelta.load(base.tensors, p.tensor, transpose: p.storedTransposed)
+            let delta = p.rows(of: try denseDelta(p, base: base, baseWeight: fullBase))
+            let baseWeight = p.rows(of: fullBase)
             let baseSquared = baseWeight.storage.reduce(0) { $0 + $1 * $1 }
             if vectors {
                 let svd = try SVD.thin(delta)
@@ -115,7 +119,8 @@ public struct SpectraAnalyzer: Sendable {
         }
     }
 
-    /// Delta formed densely in float64, [out, in].
+    /// Delta formed densely in float64, [out, in] of the whole stored tensor (a part's rows are
+    /// taken by the caller).
     func denseDelta(_ p: Perturbation, base: ModelDirectory, baseWeight: Matrix<Double>) throws -> Matrix<Double> {
         switch p.kind {
         case .full, .replacement:
@@ -131,7 +136,17 @@ public struct SpectraAnalyzer: Sendable {
             return try DoRADelta.dense(module, adapter: adapter, baseWeight: baseWeight)
         case .quantization:
             guard let q = p.quantization else { preconditionFailure("quantization perturbation without its settings") }
-            return try QuantizationError.dense(base.tensors, p.name, shape: p.storedShape, settings: q)
+            return try QuantizationError.dense(base.tensors, p.tensor, shape: p.storedShape, settings: q)
         }
+    }
+}
+
+extension Perturbation {
+    /// The rows of an [out, in] matrix of the whole stored tensor that belong to this
+    /// perturbation (all of them unless it is a part of a fused weight).
+    func rows(of m: Matrix<Double>) -> Matrix<Double> {
+        guard let part else { return m }
+        let slice = Array(m.storage[(part.rows.lowerBound * m.cols)..<(part.rows.upperBound * m.cols)])
+        return Matrix(rows: part.rows.count, cols: m.cols, storage: slice)
     }
 }

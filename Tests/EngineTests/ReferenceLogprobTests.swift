@@ -52,7 +52,10 @@ final class ReferenceLogprobTests: XCTestCase {
         try Fixtures.requireReferences()
         let labels = Set(Fixtures.referenceLabels())
         for needed in ["llama-tiny", "llama-tiny-tied", "llama-tiny-llama3", "mistral-tiny", "qwen2-tiny", "gpt2-tiny",
-                       "neox-tiny", "neox-tiny-seq", "llama-tiny-ft-bf16", "llama-tiny-ft-fp16"] {
+                       "neox-tiny", "neox-tiny-seq", "llama-tiny-ft-bf16", "llama-tiny-ft-fp16",
+                       // issue 15's families (scripts/fixtures/make_family_fixtures.py), each with a LoRA
+                       "qwen3-tiny", "qwen3-tiny__lora-qwen3", "olmo2-tiny", "olmo2-tiny__lora-olmo2", "gemma2-tiny", "gemma2-tiny__lora-gemma2",
+                       "gemma3-tiny", "gemma3-tiny__lora-gemma3", "phi3-tiny", "phi3-tiny__lora-phi3"] {
             XCTAssertTrue(labels.contains(needed), "missing reference \(needed)")
         }
         XCTAssertTrue(labels.contains { $0.contains("__") }, "no adapter references")

@@ -103,6 +103,34 @@ final class EvalCommandTests: XCTestCase {
         XCTAssertEqual(first["prompt_hash"], .string("36e376f9723a15d490a18d1fc45b55514e8318856bdba68c323152e5bbcd0345"))
     }
 
+    /// Issue 15's families run through `eval` on a probe, base and with their LoRA (unmerged and
+    /// merged must agree: the same adapter applied two ways scores the same choices).
+    func testNewFamiliesEvaluateOnAProbe() throws {
+        for (model, adapter) in [("qwen3-tiny", "lora-qwen3"), ("olmo2-tiny", "lora-olmo2"), ("gemma2-tiny", "lora-gemma2"), ("gemma3-tiny", "lora-gemma3"), ("phi3-tiny", "lora-phi3")] {
+            var firstResponses: [String: [JSONValue]] = [:]
+            for variant in ["base", "merged", "unmerged"] {
+                let out = tmp.appendingPathComponent("\(model)-\(variant)")
+                var args = ["eval", "--model", Fixtures.model(model), "--tasks", "arc_easy", "--limit", "3",
+                            "--output", out.path, "--log-samples"]
+                if variant != "base" { args += ["--adapter", Fixtures.model(adapter)] }
+                if variant == "unmerged" { args.append("--unmerged") }
+                let r = try CommandRunner.run(args)
+                XCTAssertEqual(r.status, 0, "\(model) \(variant): \(r.stderr)")
+                let results = try JSONValue.parse(Data(contentsOf: out.appendingPathComponent("results.json")))
+                XCTAssertNotNil(results["results"]?["arc_easy"]?["acc,none"], "\(model) \(variant)")
+                let line = try String(contentsOf: out.appendingPathComponent("samples_arc_easy.jsonl"), encoding: .utf8)
+                    .split(separator: "\n")[0]
+                firstResponses[variant] = try JSONValue.parse(String(line))["filtered_resps"]?.arrayValue ?? []
+            }
+            XCTAssertFalse(firstResponses["base"]!.isEmpty)
+            XCTAssertNotEqual(firstResponses["base"], firstResponses["merged"], "\(model): the adapter changed nothing")
+            let merged = firstResponses["merged"]!.compactMap { Double($0.arrayValue?[0].stringValue ?? "") }
+            let unmerged = firstResponses["unmerged"]!.compactMap { Double($0.arrayValue?[0].stringValue ?? "") }
+            XCTAssertEqual(merged.count, unmerged.count)
+            for (a, b) in zip(merged, unmerged) { XCTAssertEqual(a, b, accuracy: 1e-3, model) }
+        }
+    }
+
     func testTasksListsSizes() throws {
         let r = try CommandRunner.run(["tasks"])
         XCTAssertEqual(r.status, 0, r.stderr)
