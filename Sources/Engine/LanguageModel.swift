@@ -82,6 +82,19 @@ public final class LanguageModel: @unchecked Sendable {
 
     public var vocabSize: Int { config.vocabSize }
 
+    /// The checkpoint's content fingerprint extended with how it runs (4-bit form, or bf16
+    /// compute), so stored bf16 and fp32 results never answer for each other. fp32 on a
+    /// 16/32-bit model keeps the plain fingerprint, as before issue 17.
+    public func runFingerprint(_ base: String) -> String {
+        let q = QuantizationSettings.fingerprint(base, quantization)
+        return linearCompute == .bf16 ? ComputeDType.bf16.fingerprint(q) : q
+    }
+
+    /// "bf16" or "fp32" for what the linear layers compute in (4-bit: the tiles' compute dtype).
+    public var computeDTypeName: String {
+        QuantizationSettings.dtypeName(linearCompute ?? quantization?.computeDType ?? .f32)
+    }
+
     func checkTokens(_ tokens: [Int]) throws {
         for t in tokens where t < 0 || t >= config.vocabSize {
             throw EngineError("token id \(t) is outside the model's vocabulary (0..<\(config.vocabSize)): tokenizer and model do not match")
