@@ -78,6 +78,10 @@ public final class LanguageModel: @unchecked Sendable {
         loader.computeBF16 = bf16
         loader.positionLimit = self.maxLength
         transformer = try Transformer.load(loader)
+        // bf16 weights are packed into oneDNN's layout on their first GEMM (fused q|k|v and
+        // gate|up are stacked after loading): one two-token pass packs every matrix now, at
+        // load, so scoring never pays for it. Its output is discarded.
+        if bf16 { _ = try logits([[0, 0]]) }
     }
 
     public var vocabSize: Int { config.vocabSize }
