@@ -62,6 +62,32 @@ final class BF16ComputeTests: XCTestCase {
         }
     }
 
+    /// A 4-bit base with bf16 compute against transformers + bitsandbytes in its bf16 path
+    /// (training mode): the engine rounds the dequantized weights to bf16 as Linear4bit does but
+    /// keeps activations in fp32, so it must sit within bitsandbytes' own spread of float64.
+    func testFourBitBF16ComputeAgreesWithBitsandbytesWithinItsSpread() throws {
+        let model = try LanguageModel(directory: Fixtures.model("llama-tiny-nf4-dq"), threads: 1, computeDType: .bf16)
+        XCTAssertEqual(model.quantization?.computeDType, .bf16)
+        XCTAssertNil(model.linearCompute)
+        XCTAssertEqual(model.computeDTypeName, "bf16")
+        var spread = 0.0, toTruth = 0.0, toBnb = 0.0, sum = 0.0, n = 0
+        for ref in try references("llama-tiny-nf4-dq") {
+            let (_, lps) = try model.tokenLogProbs(ref.ids)
+            XCTAssertEqual(lps.count, ref.bf16.count)
+            for i in 0..<min(lps.count, ref.bf16.count) {
+                spread = max(spread, abs(ref.bf16[i] - ref.f64[i]))
+                toTruth = max(toTruth, abs(lps[i] - ref.f64[i]))
+                toBnb = max(toBnb, abs(lps[i] - ref.bf16[i]))
+                sum += abs(lps[i] - ref.bf16[i])
+                n += 1
+            }
+        }
+        print("llama-tiny-nf4-dq: transformers+bnb bf16-vs-f64 spread \(spread); engine: max to f64 \(toTruth), max to bnb bf16 \(toBnb), mean \(sum / Double(max(n, 1)))")
+        XCTAssertGreaterThan(spread, 0)
+        XCTAssertLessThanOrEqual(toTruth, spread)
+        XCTAssertLessThanOrEqual(toBnb, 2 * spread)
+    }
+
     func testFP16ComputeIsRefusedForA16BitModel() {
         XCTAssertThrowsError(try LanguageModel(directory: Fixtures.model("llama-tiny"), threads: 1, computeDType: .f16)) { error in
             XCTAssertTrue("\(error)".contains("fp16 applies to 4-bit models"), "\(error)")
