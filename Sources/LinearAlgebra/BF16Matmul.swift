@@ -43,10 +43,15 @@ public enum BF16Matmul {
     }()
 
     private struct Key: Hashable { let m, n, k, ldy: Int; let accumulate: Bool }
+    /// A matmul primitive and the scratchpad it needs. Scratchpads are ours (user mode), one per
+    /// call: Debian's libdnnl is not built with concurrent execution, so library-managed
+    /// scratchpads would be shared between scoring threads.
+    private struct Cached { let primitive: dnnl_primitive_t; var scratchpad: dnnl_memory_desc_t; let scratchpadBytes: Int }
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var cache: [Key: dnnl_primitive_t] = [:]
+    nonisolated(unsafe) private static var cache: [Key: Cached] = [:]
     /// Distinct row counts come and go with batch shapes; past this many primitives the cache starts over.
     private static let cacheLimit = 512
+    nonisolated(unsafe) private static var retired: [dnnl_primitive_t] = []
 
     /// A weight [n outputs, k inputs] in oneDNN's blocked bf16 layout.
     public final class PackedWeight: @unchecked Sendable {
@@ -116,23 +121,27 @@ public enum BF16Matmul {
             let src = x + r * ldx, dst = xb + r * k
             for c in 0..<k { dst[c] = BFloat16.round(src[c]) }
         }
-        let primitive = cachedPrimitive(Key(m: m, n: weight.n, k: k, ldy: ldy, accumulate: accumulate), weight: weight)
+        var cached = cachedPrimitive(Key(m: m, n: weight.n, k: k, ldy: ldy, accumulate: accumulate), weight: weight)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(cached.scratchpadBytes, 64), alignment: 64)
+        defer { scratch.deallocate() }
         var srcMD = dnnl_memory_desc_t(), dstMD = dnnl_memory_desc_t()
         check(fl_md_strided(&srcMD, dnnl_dim_t(m), dnnl_dim_t(k), dnnl_dim_t(k), 1, dnnl_bf16), "src md")
         check(fl_md_strided(&dstMD, dnnl_dim_t(m), dnnl_dim_t(weight.n), dnnl_dim_t(ldy), 1, dnnl_f32), "dst md")
-        var src: dnnl_memory_t?, wei: dnnl_memory_t?, dst: dnnl_memory_t?
+        var src: dnnl_memory_t?, wei: dnnl_memory_t?, dst: dnnl_memory_t?, pad: dnnl_memory_t?
         check(dnnl_memory_create(&src, &srcMD, engine, xb), "src memory")
         check(dnnl_memory_create(&wei, &weight.md, engine, weight.data), "weights memory")
         check(dnnl_memory_create(&dst, &dstMD, engine, y), "dst memory")
+        check(dnnl_memory_create(&pad, &cached.scratchpad, engine, scratch), "scratchpad memory")
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: src), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: wei),
-                    dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: dst)]
-        run(primitive, &args)
+                    dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: dst), dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: pad)]
+        run(cached.primitive, &args)
+        dnnl_memory_destroy(pad)
         dnnl_memory_destroy(src)
         dnnl_memory_destroy(wei)
         dnnl_memory_destroy(dst)
     }
 
-    private static func cachedPrimitive(_ key: Key, weight: PackedWeight) -> dnnl_primitive_t {
+    private static func cachedPrimitive(_ key: Key, weight: PackedWeight) -> Cached {
         lock.lock()
         defer { lock.unlock() }
         if let p = cache[key] { return p }
@@ -142,12 +151,17 @@ public enum BF16Matmul {
         defer { dnnl_primitive_desc_destroy(pd) }
         var p: dnnl_primitive_t?
         check(dnnl_primitive_create(&p, pd), "matmul primitive")
+        let pad = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)!.pointee
+        let bytes = withUnsafePointer(to: pad) { dnnl_memory_desc_get_size($0) }
         if cache.count >= cacheLimit {
-            for (_, old) in cache { dnnl_primitive_destroy(old) }
+            // another thread may still run an evicted primitive: keep them alive (a bounded leak
+            // only when shapes keep changing past the limit)
+            retired += cache.values.map(\.primitive)
             cache.removeAll()
         }
-        cache[key] = p!
-        return p!
+        let entry = Cached(primitive: p!, scratchpad: pad, scratchpadBytes: bytes)
+        cache[key] = entry
+        return entry
     }
 
     /// A matmul descriptor bf16 [m, k] x bf16 [k, n] -> f32 [m, n] (row stride ldy), on the given
@@ -164,6 +178,7 @@ public enum BF16Matmul {
         var attr: dnnl_primitive_attr_t?
         check(dnnl_primitive_attr_create(&attr), "attr")
         defer { dnnl_primitive_attr_destroy(attr) }
+        check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
         if accumulate {
             // y += x W^T: oneDNN's sum post-op adds the float32 result to what y holds.
             var ops: dnnl_post_ops_t?

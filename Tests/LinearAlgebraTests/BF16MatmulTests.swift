@@ -91,4 +91,38 @@ final class BF16MatmulTests: XCTestCase {
         }
         XCTAssertEqual(ya, yb)
     }
+
+    /// Scoring threads share primitives and run different ones at once: results must equal
+    /// the same products run one at a time (each call has its own scratchpad).
+    func testConcurrentCallsGiveTheSequentialResults() throws {
+        try XCTSkipUnless(BF16Matmul.isSupported, "no AVX512-BF16 on this CPU")
+        let shapes = [(m: 33, n: 64, k: 96), (m: 70, n: 48, k: 128), (m: 5, n: 80, k: 64), (m: 33, n: 64, k: 96)]
+        let inputs = shapes.enumerated().map { i, s in
+            (x: randomFloats(s.m * s.k, seed: UInt64(10 + i)),
+             w: randomFloats(s.n * s.k, seed: UInt64(20 + i)).withUnsafeBufferPointer { BF16Matmul.pack(float: $0.baseAddress!, n: s.n, k: s.k, transposed: false) })
+        }
+        @Sendable func run(_ i: Int) -> [Float] {
+            let s = shapes[i]
+            var y = [Float](repeating: 0, count: s.m * s.n)
+            inputs[i].x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer {
+                    BF16Matmul.multiply(xp.baseAddress!, ldx: s.k, m: s.m, weight: inputs[i].w, into: $0.baseAddress!, ldy: s.n, accumulate: false)
+                }
+            }
+            return y
+        }
+        let sequential = (0..<shapes.count).map(run)
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var values: [[Float]]
+            init(_ n: Int) { values = Array(repeating: [], count: n) }
+        }
+        let results = Results(shapes.count * 8)
+        let count = shapes.count
+        DispatchQueue.concurrentPerform(iterations: count * 8) { j in
+            let y = run(j % count)
+            results.lock.lock(); results.values[j] = y; results.lock.unlock()
+        }
+        for (j, y) in results.values.enumerated() { XCTAssertEqual(y, sequential[j % shapes.count], "call \(j)") }
+    }
 }
