@@ -4,7 +4,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 BIN_DEBUG := .build/debug/forgetlens
 BIN_RELEASE := .build/release/forgetlens
-APT_PACKAGES := libopenblas-dev libsqlite3-dev
+APT_PACKAGES := libopenblas-dev libsqlite3-dev libdnnl-dev
 
 .PHONY: all deps build release install uninstall test demo bench bench-spectra bench-tokenizer bench-engine clean fuzz fuzz-smoke test-asan test-tsan
 

@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // forgetlens: what a fine-tune cost and what it bought.
-// Layers (see ARCHITECTURE.md): CLI -> Spectra -> Checkpoints -> LinearAlgebra -> COpenBLAS;
+// Layers (see ARCHITECTURE.md): CLI -> Spectra -> Checkpoints -> LinearAlgebra -> COpenBLAS, COneDNN;
 // Tokenizers stands alone. An arrow means "may import".
 import PackageDescription
 
@@ -19,8 +19,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "COneDNN", path: "Sources/COneDNN"),
         .target(name: "CSandbox"),
-        .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
+        .target(name: "LinearAlgebra", dependencies: ["COpenBLAS", "COneDNN"]),
         .target(name: "Checkpoints", dependencies: ["LinearAlgebra"]),
         .target(name: "Spectra", dependencies: ["Checkpoints", "LinearAlgebra"]),
         .target(name: "Tokenizers"),

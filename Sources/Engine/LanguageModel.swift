@@ -21,6 +21,9 @@ public final class LanguageModel: @unchecked Sendable {
     /// The 4-bit form the model runs in: quantized at load, or a saved 4-bit checkpoint's own
     /// (with the compute dtype actually used); nil for 16/32-bit weights.
     public let quantization: QuantizationSettings?
+    /// What a 16/32-bit model's linear layers compute in: .bf16 (oneDNN, --compute-dtype bf16 on
+    /// a CPU with AVX512-BF16) or .f32; nil for 4-bit models (see `quantization`).
+    public let linearCompute: DType?
 
     public convenience init(directory: String, adapter: String? = nil, mode: AdapterMode = .merged,
                             threads: Int? = nil, maxLength: Int? = nil, quantization: QuantizationSettings? = nil,
@@ -36,7 +39,10 @@ public final class LanguageModel: @unchecked Sendable {
     public init(model: ModelDirectory, adapter: LoRAAdapter? = nil, mode: AdapterMode = .merged,
                 threads: Int? = nil, maxLength: Int? = nil, quantization: QuantizationSettings? = nil,
                 computeDType: DType? = nil) throws {
-        if let threads { BLAS.setThreads(threads) }
+        if let threads {
+            BLAS.setThreads(threads)
+            BF16Matmul.setThreads(threads)
+        }
         if let maxLength, maxLength < 1 { throw EngineError("maxLength must be at least 1") }
         config = model.config
         self.maxLength = min(maxLength ?? model.config.servedPositions, model.config.servedPositions)
@@ -60,15 +66,41 @@ public final class LanguageModel: @unchecked Sendable {
         }
         try MemoryEstimate.check(model: model, quantization: saved == nil ? quantization : nil, adapter: adapter, mode: mode,
                                  saved: saved != nil)
+        // --compute-dtype on a 16/32-bit model (not 4-bit at load or saved): bf16 runs every linear
+        // layer and the LM head through oneDNN's bf16 matmul; fp32 is the default path.
+        let plainCompute = saved == nil && quantization == nil
+        if plainCompute, let computeDType, computeDType == .f16 {
+            throw EngineError("--compute-dtype fp16 applies to 4-bit models only; use bf16 or fp32")
+        }
+        let bf16 = plainCompute && computeDType == .bf16 && BF16Compute.available()
+        linearCompute = plainCompute ? (bf16 ? .bf16 : .f32) : nil
         let loader = WeightLoader(store: model.tensors, config: model.config, adapter: adapter, mode: mode,
                                   quantization: saved == nil ? quantization : nil,
                                   savedCompute: computeDType ?? saved?.computeDType ?? .f32)
+        loader.computeBF16 = bf16
         loader.positionLimit = self.maxLength
         transformer = try Transformer.load(loader)
         nonFinite = NonFiniteDiagnosis(stores: [model.tensors] + (adapter.map { [$0.tensors] } ?? []))
+        // bf16 weights are packed into oneDNN's layout on their first GEMM (fused q|k|v and
+        // gate|up are stacked after loading): one two-token pass packs every matrix now, at
+        // load, so scoring never pays for it. Its output is discarded.
+        if bf16 { _ = try logits([[0, 0]]) }
     }
 
     public var vocabSize: Int { config.vocabSize }
+
+    /// The checkpoint's content fingerprint extended with how it runs (4-bit form, or bf16
+    /// compute), so stored bf16 and fp32 results never answer for each other. fp32 on a
+    /// 16/32-bit model keeps the plain fingerprint, as before issue 17.
+    public func runFingerprint(_ base: String) -> String {
+        let q = QuantizationSettings.fingerprint(base, quantization)
+        return linearCompute == .bf16 ? ComputeDType.bf16.fingerprint(q) : q
+    }
+
+    /// "bf16" or "fp32" for what the linear layers compute in (4-bit: the tiles' compute dtype).
+    public var computeDTypeName: String {
+        QuantizationSettings.dtypeName(linearCompute ?? quantization?.computeDType ?? .f32)
+    }
 
     func checkTokens(_ tokens: [Int]) throws {
         for t in tokens where t < 0 || t >= config.vocabSize {

@@ -26,6 +26,9 @@ final class WeightLoader {
     let quantization: QuantizationSettings?
     /// What a saved 4-bit checkpoint's weights are rounded to before the GEMM.
     let savedCompute: DType
+    /// --compute-dtype bf16 on a 16/32-bit weight: every matrix the loader returns runs its
+    /// GEMMs in bf16 through oneDNN (packed lazily; an embedding that is never a head never packs).
+    var computeBF16 = false
 
     init(store: TensorStore, config: ModelConfig, adapter: LoRAAdapter?, mode: AdapterMode,
          quantization: QuantizationSettings? = nil, savedCompute: DType = .f32) {
@@ -63,14 +66,14 @@ final class WeightLoader {
     func matrix(_ name: String, shape: [Int]) throws -> WeightMatrix {
         let (source, sourceName) = self.source(name)
         guard let info = source.info(sourceName), info.shape == shape, info.dtype == .bf16 || info.dtype == .f16 else {
-            return WeightMatrix(rows: shape[0], cols: shape[1], float: try tensor(name, shape: shape))
+            return WeightMatrix(rows: shape[0], cols: shape[1], float: try tensor(name, shape: shape)).computing(bf16: computeBF16)
         }
         let half = HalfBuffer(count: info.elementCount, dtype: info.dtype)
         if info.elementCount > 0 {
             UnsafeMutableRawPointer(half.bits).copyMemory(from: try source.rawBytes(sourceName).baseAddress!, byteCount: info.elementCount * 2)
         }
         source.release(sourceName)
-        return WeightMatrix(rows: shape[0], cols: shape[1], storage: .half(half))
+        return WeightMatrix(rows: shape[0], cols: shape[1], storage: .half(half)).computing(bf16: computeBF16)
     }
 
     /// A block's linear weight [out, in]: 4-bit when the checkpoint saved it so or when
@@ -165,7 +168,7 @@ final class WeightLoader {
                 parts.append(LoRAPart(outOffset: 0, outCount: outFeatures, rank: r, a: a, b: b, scaling: s, doraScale: scale))
             }
         }
-        return Linear(inFeatures: inFeatures, outFeatures: outFeatures, weight: matrix,
+        return Linear(inFeatures: inFeatures, outFeatures: outFeatures, weight: matrix.computing(bf16: computeBF16),
                       storedTransposed: storedTransposed, bias: bias, lora: parts)
     }
 

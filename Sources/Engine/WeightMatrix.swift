@@ -119,10 +119,60 @@ final class WeightMatrix: @unchecked Sendable {
     let cols: Int
     let storage: WeightStorage
 
+    /// --compute-dtype bf16: GEMMs on this matrix take bf16 activations and a bf16 copy of the
+    /// weight, accumulating in float32 in oneDNN (BF16Matmul). Set by the loader before any use;
+    /// 4-bit storage keeps its own path (its tiles already round to the compute dtype).
+    var computeBF16 = false
+    private var packedBF16: BF16Matmul.PackedWeight?
+    private let packLock = NSLock()
+
     init(rows: Int, cols: Int, storage: WeightStorage) {
         self.rows = rows
         self.cols = cols
         self.storage = storage
+    }
+
+    /// The weight reordered into oneDNN's bf16 layout: packed once, on the first GEMM (fused
+    /// q|k|v and gate|up matrices are stacked after loading, so packing waits for the final
+    /// matrix). Rounding: a bf16 checkpoint's weights are used as stored; fp16 and fp32 weights
+    /// are rounded to bf16 here, as torch's `.to(torch.bfloat16)` does at load.
+    private func bf16Weight() -> BF16Matmul.PackedWeight? {
+        guard computeBF16 else { return nil }
+        packLock.lock()
+        defer { packLock.unlock() }
+        if let packedBF16 { return packedBF16 }
+        // storedTransposed matrices ([in, out], Conv1D) are packed as [k = rows, n = cols]
+        let packed: BF16Matmul.PackedWeight
+        switch storage {
+        case .fourBit: return nil
+        case let .half(h) where h.dtype == .bf16:
+            packed = BF16Matmul.pack(bf16: h.bits, n: rows, k: cols, transposed: false)
+        default:
+            let f = floats()
+            packed = BF16Matmul.pack(float: f.pointer, n: rows, k: cols, transposed: false)
+        }
+        packedBF16 = packed
+        return packed
+    }
+
+    /// As `bf16Weight` for a matrix used as y = x W (W stored [inputs, outputs]).
+    private var packedTransposedBF16: BF16Matmul.PackedWeight?
+    private func bf16WeightTransposed() -> BF16Matmul.PackedWeight? {
+        guard computeBF16 else { return nil }
+        packLock.lock()
+        defer { packLock.unlock() }
+        if let packedTransposedBF16 { return packedTransposedBF16 }
+        let packed: BF16Matmul.PackedWeight
+        switch storage {
+        case .fourBit: return nil
+        case let .half(h) where h.dtype == .bf16:
+            packed = BF16Matmul.pack(bf16: h.bits, n: cols, k: rows, transposed: true)
+        default:
+            let f = floats()
+            packed = BF16Matmul.pack(float: f.pointer, n: cols, k: rows, transposed: true)
+        }
+        packedTransposedBF16 = packed
+        return packed
     }
 
     convenience init(rows: Int, cols: Int, float: FloatBuffer) {
@@ -160,6 +210,11 @@ final class WeightMatrix: @unchecked Sendable {
     func multiplyTransposed(_ x: UnsafePointer<Float>, ldx: Int, m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int,
                             beta: Float, workspace: LinearWorkspace) {
         if m == 0 || rows == 0 { return }
+        if let p = bf16Weight() {
+            // Rounding: x to bf16 inside BF16Matmul; y is float32 (beta is 0 or 1 here).
+            BF16Matmul.multiply(x, ldx: ldx, m: m, weight: p, into: y, ldy: ldy, accumulate: beta != 0)
+            return
+        }
         if let w = float32 {
             if m == 1 {
                 BLAS.sgemv(trans: false, m: rows, n: cols, a: w.pointer, lda: cols, x: x, beta: beta, y: y)
@@ -189,6 +244,10 @@ final class WeightMatrix: @unchecked Sendable {
     func multiply(_ x: UnsafePointer<Float>, ldx: Int, m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int,
                   beta: Float, workspace: LinearWorkspace) {
         if m == 0 || cols == 0 { return }
+        if let p = bf16WeightTransposed() {
+            BF16Matmul.multiply(x, ldx: ldx, m: m, weight: p, into: y, ldy: ldy, accumulate: beta != 0)
+            return
+        }
         if let w = float32 {
             if m == 1 {
                 BLAS.sgemv(trans: true, m: rows, n: cols, a: w.pointer, lda: cols, x: x, beta: beta, y: y)
@@ -216,6 +275,12 @@ final class WeightMatrix: @unchecked Sendable {
         }
     }
 
+    /// Self with `computeBF16` set (derived matrices keep their source's compute dtype).
+    func computing(bf16: Bool) -> WeightMatrix {
+        computeBF16 = bf16
+        return self
+    }
+
     /// The matrix with its rows reordered: new row i = old row perm[i] (not for 4-bit storage,
     /// whose blocks run across rows).
     func permutingRows(_ perm: [Int]) -> WeightMatrix? {
@@ -223,11 +288,11 @@ final class WeightMatrix: @unchecked Sendable {
         case let .float32(w):
             let out = FloatBuffer(count: w.count, zeroed: false)
             for (i, old) in perm.enumerated() { (out.pointer + i * cols).update(from: w.pointer + old * cols, count: cols) }
-            return WeightMatrix(rows: rows, cols: cols, float: out)
+            return WeightMatrix(rows: rows, cols: cols, float: out).computing(bf16: computeBF16)
         case let .half(h):
             let out = HalfBuffer(count: h.count, dtype: h.dtype)
             for (i, old) in perm.enumerated() { (out.bits + i * cols).update(from: h.bits + old * cols, count: cols) }
-            return WeightMatrix(rows: rows, cols: cols, storage: .half(out))
+            return WeightMatrix(rows: rows, cols: cols, storage: .half(out)).computing(bf16: computeBF16)
         case .fourBit:
             return nil
         }
@@ -244,7 +309,7 @@ final class WeightMatrix: @unchecked Sendable {
                 (out.pointer + offset).update(from: p.float32!.pointer, count: p.rows * cols)
                 offset += p.rows * cols
             }
-            return WeightMatrix(rows: rows, cols: cols, float: out)
+            return WeightMatrix(rows: rows, cols: cols, float: out).computing(bf16: parts[0].computeBF16)
         }
         let halves = parts.compactMap { p -> HalfBuffer? in if case let .half(h) = p.storage { return h } else { return nil } }
         if halves.count == parts.count, Set(halves.map(\.dtype)).count == 1 {
@@ -254,7 +319,7 @@ final class WeightMatrix: @unchecked Sendable {
                 (out.bits + offset).update(from: h.bits, count: h.count)
                 offset += h.count
             }
-            return WeightMatrix(rows: rows, cols: cols, storage: .half(out))
+            return WeightMatrix(rows: rows, cols: cols, storage: .half(out)).computing(bf16: parts[0].computeBF16)
         }
         return nil
     }

@@ -110,12 +110,14 @@ public final class NativeBackend: SamplingBackend {
     }
 
     /// Loads DIR's tokenizer.json (+ tokenizer_config.json's bos/eos) and the model (+ adapter).
-    public static func load(model directory: String, adapter: String?, unmerged: Bool, threads: Int? = nil, batchSize: Int = 64) throws -> NativeBackend {
+    public static func load(model directory: String, adapter: String?, unmerged: Bool, threads: Int? = nil, batchSize: Int = 64,
+                            computeDType: DType? = nil) throws -> NativeBackend {
         let tokURL = URL(fileURLWithPath: directory).appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: tokURL.path) else {
             throw EvaluationError("\(directory): no tokenizer.json in the model directory")
         }
-        let lm = try LanguageModel(directory: directory, adapter: adapter, mode: unmerged ? .unmerged : .merged, threads: threads)
+        let lm = try LanguageModel(directory: directory, adapter: adapter, mode: unmerged ? .unmerged : .merged, threads: threads,
+                                   computeDType: computeDType)
         return try load(tokenizer: tokURL, model: lm, name: directory, batchSize: batchSize)
     }
 

@@ -17,6 +17,8 @@ public struct CheckpointIdentity: Sendable {
     public var remote: RemoteBackend?
     /// The 4-bit form the base runs in (QLoRA as trained, or the base quantized on its own).
     public var quantization: QuantizationSettings?
+    /// What a 16/32-bit checkpoint computes in (compute_dtype:); part of `fingerprint`.
+    public var computeDType: ComputeDType = .fp32
 
     /// Fingerprints the base and the variants (all, or those labelled in `only`). Local
     /// checkpoints: every weight is streamed once, unless `cache` knows the files unchanged. Served checkpoints: the server is asked what
@@ -39,7 +41,8 @@ public struct CheckpointIdentity: Sendable {
         progress("base")
         let base = e.backend.kind == .openai
             ? try served(label: "base", method: "base", name: e.backend.servedModel, e: e, server: server!, isBase: true)
-            : CheckpointIdentity(label: "base", method: "base", model: e.base, fingerprint: try localBase().fingerprint, isBase: true)
+            : CheckpointIdentity(label: "base", method: "base", model: e.base, fingerprint: e.computeDType.fingerprint(try localBase().fingerprint),
+                                 isBase: true, computeDType: e.computeDType)
         var out: [CheckpointIdentity] = []
         for v in e.variants where only?.contains(v.label) ?? true {
             progress(v.label)
@@ -55,7 +58,8 @@ public struct CheckpointIdentity: Sendable {
             case .full:
                 let fp = try Fingerprint.of(model: try ModelDirectory(path: v.model!), cache: cache)
                 out.append(CheckpointIdentity(label: v.label, method: v.method.rawValue, rank: v.rank, step: v.step, tokens: v.tokens,
-                                              model: v.model!, fingerprint: fp, isBase: false))
+                                              model: v.model!, fingerprint: v.computeDType.fingerprint(fp), isBase: false,
+                                              computeDType: v.computeDType))
             case .lora, .qlora:
                 let (baseModel, baseFP) = try localBase()
                 let adapter = try LoRAAdapter(path: v.adapter!, base: baseModel.tensors)
@@ -67,6 +71,10 @@ public struct CheckpointIdentity: Sendable {
                 var c = CheckpointIdentity(label: v.label, method: v.method.rawValue, rank: v.rank ?? adapter.config.rank, step: v.step,
                                            tokens: v.tokens, model: e.base, adapter: v.adapter, fingerprint: fp, isBase: false)
                 c.quantization = v.quantization
+                if v.quantization == nil {
+                    c.computeDType = v.computeDType
+                    c.fingerprint = v.computeDType.fingerprint(fp)
+                }
                 out.append(c)
             }
         }

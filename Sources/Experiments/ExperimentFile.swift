@@ -42,6 +42,8 @@ public struct Variant: Sendable, Equatable {
     public var trainingLoss: Double?
     /// The 4-bit form its base runs in (its own quantization:, the file's, or QLoRA's default).
     public var quantization: QuantizationSettings?
+    /// What its linear layers compute in when not 4-bit (its own compute_dtype:, else the file's).
+    public var computeDType: ComputeDType = .fp32
     /// quantization is QLoRA's default because the file gave none.
     public var quantizationDefaulted = false
 
@@ -90,6 +92,8 @@ public struct Experiment: Sendable {
 
     /// The file's top-level quantization: (every native adapter variant without its own).
     public var quantization: QuantizationSettings?
+    /// The file's top-level compute_dtype: the base's, and every variant's without its own.
+    public var computeDType: ComputeDType = .fp32
     /// The `runs:` globs the variants were expanded from, and the folders skipped as incomplete.
     public var runs: [RunGlob] = []
     public var skipped: [String] = []
@@ -99,7 +103,7 @@ public struct Experiment: Sendable {
 
     public static let defaultProbes = ["hellaswag", "winogrande", "arc_challenge"]
     static let topKeys: Set<String> = ["name", "base", "output", "targets", "probes", "limit", "num_fewshot", "spectra", "variants", "backend", "quantization",
-                                        "task_paths", "allow_code_execution", "diversity", "seed"]
+                                        "compute_dtype", "task_paths", "allow_code_execution", "diversity", "seed"]
     /// Labels name files (`export/<label>/results.json`) and report rows, so they must be one
     /// plain path component: a label like `../x` would write outside the output directory.
     public static func unsafeLabel(_ label: String) -> String? {
@@ -111,7 +115,7 @@ public struct Experiment: Sendable {
         return nil
     }
 
-    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend", "quantization"]
+    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend", "quantization", "compute_dtype"]
     static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
     static let runKeys: Set<String> = ["label", "runs", "method", "rank", "tokens_per_step"]
 
@@ -285,6 +289,7 @@ public struct Experiment: Sendable {
 
         let backend = try top["backend"].map { try BackendSettings.parse($0, fail: fail) } ?? BackendSettings()
         let topQuantization = try top["quantization"].map { try parseQuantization($0, where: "", fail: fail) }
+        let topCompute = try top["compute_dtype"].map { try parseComputeDType($0, where: "", fail: fail) } ?? .fp32
         // a base saved in 4 bits is already what QLoRA adapters were trained on
         let baseIsFourBit = (try? SavedQuantizationConfig.load(configPath: base + "/config.json")) != nil
         if baseIsFourBit, let q = top["quantization"] { throw fail(q, "quantization: the base is already a 4-bit checkpoint") }
@@ -315,11 +320,12 @@ public struct Experiment: Sendable {
                                    line: item.mark?.line)
                 let expansion: (variants: [Variant], skipped: [String])
                 do { expansion = try glob.expand() } catch { throw fail(runsNode, "\(where_)\(error)") }
-                for v in expansion.variants {
+                for var v in expansion.variants {
+                    v.computeDType = topCompute
                     if let previous = labels[v.label] { throw fail(m["label"], "\(where_)checkpoint label '\(v.label)' is already used (line \(previous))") }
                     labels[v.label] = item.mark?.line ?? -1
+                    variants.append(v)
                 }
-                variants += expansion.variants
                 runs.append(glob)
                 skipped += expansion.skipped
                 continue
@@ -395,13 +401,14 @@ public struct Experiment: Sendable {
                 throw fail(m["quantization"], "\(where_)quantization is for natively scored variants (the server decides how it runs the model)")
             }
             if served { v.quantization = nil }
+            v.computeDType = try variantComputeDType(m, variant: v, served: served, top: topCompute, where: where_, fail: fail)
             variants.append(v)
         }
         return Experiment(file: file, name: name, base: base, output: output, targets: targetNodes.map(\.0),
                           probes: probeNodes?.map(\.0) ?? defaultProbes, limit: limit, numFewshot: fewshot,
                           spectra: spectra, variants: variants, backend: backend,
                           taskPaths: taskPaths, allowCodeExecution: allowCode, diversity: diversityNodes.map(\.0), seed: seed,
-                          quantization: topQuantization, runs: runs, skipped: skipped)
+                          quantization: topQuantization, computeDType: topCompute, runs: runs, skipped: skipped)
     }
 
     /// The file's task_paths alone (validated), to build the task catalog the full parse checks names against.

@@ -144,7 +144,8 @@ public final class ExperimentRunner {
                 // an adapter on a saved 4-bit base cannot be merged: it runs unmerged, as PEFT runs it
                 let fourBitBase = (try? SavedQuantizationConfig.load(configPath: c.model + "/config.json")) ?? nil
                 b = try NativeBackend.load(model: c.model, adapter: c.adapter, unmerged: fourBitBase != nil && c.adapter != nil,
-                                           threads: opts.threads, batchSize: opts.batchSize)
+                                           threads: opts.threads, batchSize: opts.batchSize,
+                                           computeDType: c.computeDType == .bf16 && fourBitBase == nil ? .bf16 : nil)
             }
             loaded = b
             return b

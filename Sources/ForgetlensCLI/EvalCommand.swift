@@ -176,7 +176,11 @@ struct EvalCommand: ParsableCommand {
             let dtypes: [DType: String] = [.bf16: "bfloat16", .f16: "float16", .f32: "float32"]
             config["model_args"] = .string(args + ",load_in_4bit=True,bnb_4bit_quant_type=\(q.type.rawValue),bnb_4bit_use_double_quant=\(q.doubleQuant ? "True" : "False"),bnb_4bit_compute_dtype=\(dtypes[q.computeDType] ?? "float32")")
         }
-        config["model_fingerprint"] = .string(QuantizationSettings.fingerprint(try Fingerprint.of(model: modelDir), lm.quantization))
+        if lm.linearCompute == .bf16, case .string(let args) = config["model_args"] ?? .null {
+            config["model_args"] = .string(args.replacingOccurrences(of: ",dtype=float32", with: ",dtype=bfloat16"))
+        }
+        config["compute_dtype"] = .string(lm.computeDTypeName)
+        config["model_fingerprint"] = .string(lm.runFingerprint(try Fingerprint.of(model: modelDir)))
         config["adapter_fingerprint"] = try lora.map { .string(try Fingerprint.of(adapter: $0)) } ?? .null
         config["batch_size"] = .int(batchSize)
         config["device"] = .string("cpu")

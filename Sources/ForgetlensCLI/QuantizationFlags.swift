@@ -4,7 +4,8 @@ import Engine
 
 /// `--quantize nf4|fp4 --double-quant --blocksize N --compute-dtype bf16|fp16|fp32`, shared by
 /// `logprobs` and `eval`: run a 16/32-bit checkpoint as bitsandbytes' 4-bit model (QLoRA's
-/// setup is `--quantize nf4 --double-quant`), or pick a saved 4-bit checkpoint's compute dtype.
+/// setup is `--quantize nf4 --double-quant`), or pick a saved 4-bit checkpoint's compute dtype,
+/// or (issue 17) compute any checkpoint's linear layers in bf16.
 struct QuantizationFlags: ParsableArguments {
     enum Kind: String, ExpressibleByArgument, CaseIterable { case nf4, fp4 }
 
@@ -17,7 +18,7 @@ struct QuantizationFlags: ParsableArguments {
     @Option(help: "With --quantize: elements per quantization block (32..4096, a power of two).")
     var blocksize: Int = 64
 
-    @Option(name: .customLong("compute-dtype"), help: "What 4-bit weights are rounded to before the matmul: bf16 (default with --quantize), fp16 or fp32. For a saved 4-bit checkpoint it overrides bnb_4bit_compute_dtype.")
+    @Option(name: .customLong("compute-dtype"), help: "fp32 (default) or bf16 for any checkpoint: bf16 runs the linear layers and LM head on bf16 activations and weights with fp32 accumulation (oneDNN; needs AVX512-BF16, else fp32 with a note). For 4-bit weights: what they are rounded to before the matmul, bf16 (default with --quantize), fp16 or fp32; for a saved 4-bit checkpoint it overrides bnb_4bit_compute_dtype.")
     var computeDType: String?
 
     func validate() throws {
@@ -43,10 +44,10 @@ struct QuantizationFlags: ParsableArguments {
                                     computeDType: computeOverride ?? .bf16)
     }
 
-    /// Checks that --compute-dtype has something to apply to.
+    /// Checks that --compute-dtype fits the model: fp16 only for 4-bit weights.
     func check(model: ModelDirectory) throws {
-        if computeDType != nil, quantize == nil, try model.savedQuantization() == nil {
-            throw CLIError("--compute-dtype applies to 4-bit models: pass --quantize nf4|fp4, or a saved 4-bit checkpoint")
+        if computeDType == "fp16", quantize == nil, try model.savedQuantization() == nil {
+            throw CLIError("--compute-dtype fp16 applies to 4-bit models (pass --quantize nf4|fp4, or a saved 4-bit checkpoint); 16/32-bit checkpoints compute in bf16 or fp32")
         }
     }
 }
