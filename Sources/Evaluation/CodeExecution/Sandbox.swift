@@ -100,6 +100,9 @@ public final class Sandbox: @unchecked Sendable {
         removeLeftovers(work)
         guard let status else { return .timedOut }
         if status == 0 { return .passed }
+        // The CPU limit (RLIMIT_CPU) ends a busy program with SIGXCPU; which of it and the wall
+        // clock comes first depends on the machine's load, and both mean "out of time".
+        if status == 128 + SIGXCPU { return .timedOut }
         let message = (try? Data(contentsOf: URL(fileURLWithPath: err))).map { String(decoding: $0.suffix(2000), as: UTF8.self) } ?? ""
         return .failed(exitCode: status, stderr: message)
     }
