@@ -132,3 +132,17 @@ enum CompletionResponse {
         return PromptLogprobs(tokens: out)
     }
 }
+
+/// Every way the remote backend reads a /v1/completions body, behind one public call, so the
+/// `response` fuzz target needs no `@testable import` (release builds compile every product, and
+/// a testable import does not build there).
+public enum CompletionResponseReaders {
+    /// Parses `data` as the remote backend does and runs each reader on it; errors are expected
+    /// and ignored, a crash or trap is the bug.
+    public static func exercise(_ data: Data, promptIDs: [Int] = [1, 17, 9]) {
+        guard let body = try? JSONValue.parse(OpenAIClient.pythonTolerant(data)) else { return }
+        _ = try? CompletionResponse.text(body, context: "fuzz")
+        _ = try? CompletionResponse.echoed(body, context: "fuzz")
+        _ = try? CompletionResponse.promptLogprobs(body, promptIDs: promptIDs, context: "fuzz")
+    }
+}
