@@ -37,7 +37,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "ForgetlensCLI", dependencies: [
-            "Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports",
+            "Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports", "JSONReader",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "forgetlens", dependencies: ["ForgetlensCLI"]),
