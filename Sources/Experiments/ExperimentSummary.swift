@@ -44,6 +44,7 @@ public enum ExperimentSummary {
             var row = VariantRow(label: entry.label, method: entry.method, rank: entry.rank ?? checkpoints[entry.label]?.rank,
                                  step: entry.step, tokens: entry.tokens, isBase: entry.isBase, learning: nil, probeMean: nil, forgetting: nil)
             row.run = fromRuns[entry.label]?.run
+            row.series = fromRuns[entry.label]?.series
             row.trainingLoss = fromRuns[entry.label]?.trainingLoss
             guard let cp = checkpoints[entry.label] else {
                 notes.append("\(entry.label): not evaluated yet (run `forgetlens run`).")
@@ -70,18 +71,29 @@ public enum ExperimentSummary {
         let baseFP = partials.first?.fingerprint
         let baseProbeMean = partials.first?.row.probeMean
         var baseAcc: [String: [Int: Double]] = [:]
-        if let baseFP { for p in e.probes { baseAcc[p] = try accByDoc(baseFP, p) } }
+        var probeChance: [String: Double] = [:]
+        if let baseFP {
+            for p in e.probes {
+                let items = try store.items(try key(baseFP, p), below: itemCounts[p])
+                baseAcc[p] = items.compactMapValues(\.acc)
+                // chance accuracy: mean over items of 1 / choices (the choices scored for each)
+                let choices = items.values.compactMap { $0.outcomes?.count }.filter { $0 > 0 }
+                if !choices.isEmpty { probeChance[p] = choices.reduce(0) { $0 + 1 / Double($1) } / Double(choices.count) }
+            }
+            partials[0].row.probeItems = ItemScores(baseAcc)
+        }
         for i in partials.indices {
             if partials[i].row.isBase {
                 if let m = baseProbeMean { partials[i].row.forgetting = Estimate(0, stderr: m.stderr.map { _ in 0 }) }
                 continue
             }
             guard let fp = partials[i].fingerprint else { continue }
+            for p in e.probes { partials[i].row.probeItems[p] = try accByDoc(fp, p) }
             if let b = baseProbeMean, let v = partials[i].row.probeMean { partials[i].row.forgetting = Estimate.difference(b, v) }
             var groups: [(base: [Double], variant: [Double])] = []
             for p in e.probes {
                 guard let b = baseAcc[p], !b.isEmpty else { continue }
-                let v = try accByDoc(fp, p)
+                let v = partials[i].row.probeItems[p] ?? [:]
                 let docs = b.keys.filter { v[$0] != nil }.sorted()
                 guard !docs.isEmpty else { continue }
                 let bx = docs.map { b[$0]! }, vx = docs.map { v[$0]! }
@@ -95,6 +107,7 @@ public enum ExperimentSummary {
         }
 
         var spectra: [SpectrumSummary] = []
+        var weightSpectra: [WeightSpectrumSummary] = []
         if let baseFP, e.spectra.enabled {
             for p in partials where !p.row.isBase {
                 guard let fp = p.fingerprint else { continue }
@@ -102,6 +115,11 @@ public enum ExperimentSummary {
                 for r in rows.sorted(by: { $0.tensor < $1.tensor }) {
                     spectra.append(SpectrumSummary(variant: p.row.label, tensor: r.tensor, rank90: r.rank90,
                                                    gaussianRank90: r.gaussianRank90, singularValues: r.singularValues))
+                }
+                for w in try store.weightSpectra(base: baseFP, fingerprint: fp).values.sorted(by: { $0.tensor < $1.tensor }) {
+                    weightSpectra.append(WeightSpectrumSummary(variant: p.row.label, tensor: w.tensor, base: w.baseSingularValues,
+                                                               finetuned: w.finetunedSingularValues, gaussian: w.gaussianSingularValues,
+                                                               basePlusGaussian: w.basePlusGaussianSingularValues))
                 }
             }
         }
@@ -136,6 +154,8 @@ public enum ExperimentSummary {
                                 fewshot: e.numFewshot ?? 0, rows: partials.map(\.row), spectra: spectra,
                                 bootstrapResamples: bootstrapResamples, notes: notes)
         model.trainingAxis = trainingAxis
+        model.probeChance = probeChance
+        model.weightSpectra = weightSpectra
         model.diversityColumns = try diversityColumns().map { "\($0.0) \($0.1)" }
         model.markFrontier()
         return model
