@@ -28,6 +28,25 @@ public enum ExperimentSummary {
             return items.compactMapValues(\.acc)
         }
 
+        /// Per-document (numerator, weight) whose ratio of sums is the task's score as the report
+        /// shows it: a mean metric (±value, 1); bits per byte (−(−ll) / ln 2 with its bytes: the
+        /// stored value is the loglikelihood); nil for other weighted metrics (perplexities).
+        func targetItems(_ fp: String, _ task: String, metric: String, negate: Bool) throws -> [Int: (value: Double, weight: Double)]? {
+            let items = try store.items(try key(fp, task), below: itemCounts[task])
+            var out: [Int: (value: Double, weight: Double)] = [:]
+            for (doc, item) in items {
+                guard let m = item.metrics?[metric] else { continue }
+                if let w = m.weight {
+                    guard metric == "bits_per_byte", w > 0 else { return nil }
+                    // bpb = −Σll / Σbytes / ln 2; the report's score is ∓ that
+                    out[doc] = ((negate ? 1 : -1) * m.value / log(2.0), Double(w))
+                } else {
+                    out[doc] = (negate ? -m.value : m.value, 1)
+                }
+            }
+            return out.isEmpty ? nil : out
+        }
+
         /// (task, metric) of every diversity measure the diversity tasks list.
         func diversityColumns() throws -> [(String, String)] {
             try e.diversity.flatMap { t in try catalog.task(t).definition.metrics.map(\.name).filter { Diversity.metrics.contains($0) }.map { (t, $0) } }
@@ -54,6 +73,7 @@ public enum ExperimentSummary {
             for t in e.targets {
                 let (m, neg) = try catalog.primaryMetric(t)
                 row.targetScores[t] = try score(cp.fingerprint, t, metric: m, negate: neg)
+                row.targetItems[t] = try targetItems(cp.fingerprint, t, metric: m, negate: neg)
             }
             for p in e.probes { row.probeScores[p] = try score(cp.fingerprint, p, metric: "acc", negate: false) }
             for (t, m) in try diversityColumns() { row.diversity["\(t) \(m)"] = try score(cp.fingerprint, t, metric: m, negate: false) }

@@ -127,6 +127,59 @@ public struct Findings {
         return PairedBootstrap.meanDifference(groups: groups, resamples: resamples, seed: seed)
     }
 
+    /// Paired bootstrap over target documents of mean_a learning − mean_b learning (each row's
+    /// learning = mean over targets of the ratio of sums of its items); nil without items.
+    public func learningDifference(_ a: [VariantRow], _ b: [VariantRow]) -> BootstrapResult? {
+        let rows = a + b
+        guard !a.isEmpty, !b.isEmpty, !model.targets.isEmpty else { return nil }
+        var docs: [String: [Int]] = [:]
+        for t in model.targets {
+            guard let first = rows[0].targetItems[t] else { return nil }
+            var shared = Set(first.keys)
+            for r in rows.dropFirst() { guard let x = r.targetItems[t] else { return nil }; shared.formIntersection(x.keys) }
+            guard shared.count >= 2 else { return nil }
+            docs[t] = shared.sorted()
+        }
+        // per target: for each row, value and weight arrays aligned on the shared docs
+        let data: [(v: [[Double]], w: [[Double]])] = model.targets.map { t in
+            let d = docs[t]!
+            return (rows.map { r in d.map { r.targetItems[t]![$0]!.value } }, rows.map { r in d.map { r.targetItems[t]![$0]!.weight } })
+        }
+        func statistic(_ pick: (Int) -> [Int]) -> Double {
+            var perRow = [Double](repeating: 0, count: rows.count)
+            for (ti, t) in data.enumerated() {
+                let idx = pick(ti)
+                for ri in rows.indices {
+                    var sv = 0.0, sw = 0.0
+                    for i in idx { sv += t.v[ri][i]; sw += t.w[ri][i] }
+                    perRow[ri] += (sw > 0 ? sv / sw : .nan) / Double(data.count)
+                }
+            }
+            let ma = perRow[0..<a.count].reduce(0, +) / Double(a.count), mb = perRow[a.count...].reduce(0, +) / Double(b.count)
+            return ma - mb
+        }
+        let observed = statistic { Array(0..<data[$0].v[0].count) }
+        var rng = SplitMix64(seed: seed)
+        var stats: [Double] = []
+        stats.reserveCapacity(resamples)
+        for _ in 0..<resamples {
+            let picks = data.map { t in (0..<t.v[0].count).map { _ in rng.below(t.v[0].count) } }
+            stats.append(statistic { picks[$0] })
+        }
+        guard observed.isFinite, stats.allSatisfy(\.isFinite) else { return nil }
+        stats.sort()
+        func quantile(_ q: Double) -> Double {
+            let pos = q * Double(stats.count - 1)
+            let lo = Int(pos.rounded(.down)), hi = min(stats.count - 1, lo + 1)
+            return stats[lo] + (stats[hi] - stats[lo]) * (pos - Double(lo))
+        }
+        let mean = stats.reduce(0, +) / Double(stats.count)
+        let sd = (stats.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, stats.count - 1))).squareRoot()
+        let atMost = stats.filter { $0 <= 0 }.count, atLeast = stats.filter { $0 >= 0 }.count
+        let p = min(1, 2 * Double(min(atMost, atLeast) + 1) / Double(stats.count + 1))
+        return BootstrapResult(difference: observed, stderr: sd, low: quantile(0.025), high: quantile(0.975), pValue: p, resamples: resamples, seed: seed)
+    }
+
     /// Forgetting with its paired 95% interval against the base.
     func forgettingAgainstBase(_ r: VariantRow) -> (value: Double, low: Double, high: Double)? {
         guard let base = model.baseRow, let d = pairedDifference(base, r) else { return nil }
@@ -192,9 +245,14 @@ public struct Findings {
         guard !full.isEmpty, !lora.isEmpty, let f = pooled(full, \.learning), let l = pooled(lora, \.learning) else {
             return finding("a", claim, Self.biderman, .notMeasurable, "Needs scored full and LoRA checkpoints (found \(full.count) full and \(lora.count) LoRA runs with a target score).")
         }
+        let head = "Final checkpoints of \(full.count) full run(s) (\(names(full))) reached a target score of \(f.formatted()), of \(lora.count) LoRA run(s) (\(names(lora))) \(l.formatted())"
+        if let b = learningDifference(full, lora) {
+            let s = head + String(format: ": difference %+.3f (95%% CI %+.3f..%+.3f, paired bootstrap over target documents p = %@).", b.difference, b.low, b.high, PValue.format(b.pValue))
+            return finding("a", claim, Self.biderman, verdict(interval: b), s)
+        }
         let d = Estimate.difference(f, l)
         let zz = z(d)
-        let s = "Final checkpoints of \(full.count) full run(s) (\(names(full))) reached a target score of \(f.formatted()), of \(lora.count) LoRA run(s) (\(names(lora))) \(l.formatted()): difference \(String(format: "%+.3f", d.value))\(d.stderr.map { " ± " + String(format: "%.3f", $0) } ?? "")\(zz.map { " (" + zp($0) + ")" } ?? "")."
+        let s = head + ": difference \(String(format: "%+.3f", d.value))\(d.stderr.map { " ± " + String(format: "%.3f", $0) } ?? "")\(zz.map { " (" + zp($0) + ")" } ?? " (no standard error and no per-document scores: no test)")."
         return finding("a", claim, Self.biderman, verdict(z: zz), s)
     }
 
@@ -260,7 +318,8 @@ public struct Findings {
         }
         let learning = ranks.compactMap { byRank[$0]!.learning?.value }
         let learnsLess = learning.count == ranks.count ? zip(learning, learning.dropFirst()).allSatisfy { $0 <= $1 } : false
-        let s = "Final checkpoints: \(parts.joined(separator: "; ")). r=\(ranks.last!) − r=\(ranks.first!) forgetting \(pts(d.difference)) points (95% CI \(pts(d.low))..\(pts(d.high)), paired bootstrap p = \(PValue.format(d.pValue))); learning \(learnsLess ? "rises" : "does not rise") with rank."
+        let learnGap = learningDifference([hi], [lo]).map { String(format: " (r=\(ranks.last!) − r=\(ranks.first!) target %+.3f, 95%% CI %+.3f..%+.3f)", $0.difference, $0.low, $0.high) } ?? ""
+        let s = "Final checkpoints: \(parts.joined(separator: "; ")). r=\(ranks.last!) − r=\(ranks.first!) forgetting \(pts(d.difference)) points (95% CI \(pts(d.low))..\(pts(d.high)), paired bootstrap p = \(PValue.format(d.pValue))); learning \(learnsLess ? "rises" : "does not rise") with rank\(learnGap)."
         return finding("d", claim, Self.biderman, verdict(interval: d), s)
     }
 

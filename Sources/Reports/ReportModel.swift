@@ -43,6 +43,10 @@ public struct VariantRow: Codable, Sendable {
     /// Per-item probe scores (probe -> document -> acc) for paired comparisons between two
     /// checkpoints (Findings); not part of the JSON form.
     public var probeItems = ItemScores()
+    /// Per-item target scores as (numerator, weight) pairs whose ratio of sums is the task's
+    /// learning score (acc: (±acc, 1); bits per byte: (loglikelihood / ln 2, bytes)), for paired
+    /// bootstraps of learning; not part of the JSON form.
+    public var targetItems = TargetItems()
 
     public init(label: String, method: String, rank: Int? = nil, step: Int? = nil, tokens: Int? = nil, isBase: Bool,
                 learning: Estimate?, probeMean: Estimate?, forgetting: Estimate?,
@@ -107,6 +111,18 @@ public struct ItemScores: Codable, Sendable {
     public subscript(probe: String) -> [Int: Double]? {
         get { byProbe[probe] }
         set { byProbe[probe] = newValue }
+    }
+}
+
+/// Per-document (numerator, weight) of each target task; encodes as nothing.
+public struct TargetItems: Codable, Sendable {
+    public var byTask: [String: [Int: (value: Double, weight: Double)]]
+    public init(_ byTask: [String: [Int: (value: Double, weight: Double)]] = [:]) { self.byTask = byTask }
+    public init(from decoder: Decoder) throws { byTask = [:] }
+    public func encode(to encoder: Encoder) throws {}
+    public subscript(task: String) -> [Int: (value: Double, weight: Double)]? {
+        get { byTask[task] }
+        set { byTask[task] = newValue }
     }
 }
 

@@ -84,6 +84,25 @@ final class FindingsTests: XCTestCase {
         XCTAssertTrue(find(r, "f").sentence.contains("No spectra"))
     }
 
+    /// With per-document target scores, learning differences get a paired bootstrap over the
+    /// documents (bits per byte: ratio of sums, as the task aggregates).
+    func testLearningDifferenceBootstrapsTargetDocuments() {
+        var rows = Self.planted
+        for i in rows.indices {
+            let right = Int((rows[i].learning!.value * 100).rounded())
+            rows[i].targetItems["arith"] = Dictionary(uniqueKeysWithValues: (0..<100).map { ($0, (value: $0 < right ? 1.0 : 0.0, weight: 1.0)) })
+        }
+        let a = find(Findings.generate(Self.model(rows)), "a")
+        XCTAssertEqual(a.verdict, .supported, a.sentence)
+        XCTAssertTrue(a.sentence.contains("difference +0.140 (95% CI") && a.sentence.contains("paired bootstrap over target documents"), a.sentence)
+        // weighted items: learning = Σ value / Σ weight per row
+        var x = Self.planted[1], y = Self.planted[3]
+        x.targetItems["arith"] = [0: (-10, 5), 1: (-30, 5)]  // -4.0
+        y.targetItems["arith"] = [0: (-20, 5), 1: (-30, 5)]  // -5.0
+        let b = Findings(Self.model([x, y])).learningDifference([x], [y])!
+        XCTAssertEqual(b.difference, 1.0, accuracy: 1e-12)
+    }
+
     func testOppositeEffectIsContradicted() {
         let rows = [row("full-s1", method: "full", step: 1, run: "full", learning: 0.55, forgotten: 4),
                     row("full-s2", method: "full", step: 2, run: "full", learning: 0.45, forgotten: 2),
