@@ -16,7 +16,7 @@ public enum HTMLReport {
         th { background: #f6f6f6; } td.l, th.l { text-align: left; }
         tr.base td { background: #fffbe6; } tr.frontier td:first-child { font-weight: bold; }
         .grid { display: flex; flex-wrap: wrap; gap: 12px; } .fig { margin: 8px 0; }
-        table.findings td { white-space: normal; text-align: left; vertical-align: top; } table.findings td.claim { width: 260px; }
+        table.findings td { white-space: normal; text-align: left; vertical-align: top; } table.findings td.claim { width: 260px; } table.findings td.v { white-space: nowrap; }
         .v-supported { color: #1b7a1b; font-weight: bold; } .v-contradicted { color: #b22222; font-weight: bold; }
         .v-inconclusive { color: #8a6d00; font-weight: bold; } .v-unmeasurable { color: #777; }
         </style></head><body>
@@ -65,6 +65,8 @@ public enum HTMLReport {
             html += sf.charts().map { "<div>\($0.render(width: 430, height: 300))</div>" }.joined(separator: "\n") + "</div>\n"
             html += "<p class=\"note\">One point per checkpoint with spectra; forgetting = \(SVG.escape(sf.forgetting)), in points. "
             html += SVG.escape(sf.summaries.map(SpectralForgetting.describe).joined(separator: "; ")) + ". Intervals: percentile bootstrap over checkpoints (seeded).</p>\n"
+        } else if !model.spectra.isEmpty {
+            html += "<h2>Does the weight change predict forgetting?</h2>\n<p class=\"note\">Not measurable here: no probe is above chance on the base, so no checkpoint has a forgetting to compare with its spectra.</p>\n"
         }
         let spectraCharts = spectra(model)
         if !spectraCharts.isEmpty {
@@ -216,7 +218,7 @@ public enum HTMLReport {
         for f in report.findings {
             let cls = f.verdict == .supported ? "v-supported" : f.verdict == .contradicted ? "v-contradicted" : f.verdict == .inconclusive ? "v-inconclusive" : "v-unmeasurable"
             out += "<tr><td class=\"claim\">(\(SVG.escape(f.id))) \(SVG.escape(f.claim)) <span class=\"meta\">\(SVG.escape(f.source))</span></td>"
-            out += "<td class=\"\(cls)\">\(SVG.escape(f.verdict.rawValue))</td><td>\(SVG.escape(f.sentence))</td></tr>\n"
+            out += "<td class=\"v \(cls)\">\(SVG.escape(f.verdict.rawValue))</td><td>\(SVG.escape(f.sentence))</td></tr>\n"
         }
         out += "</table>\n<ul class=\"note\">" + report.notes.map { "<li>\(SVG.escape($0))</li>" }.joined() + "</ul>\n"
         return out
