@@ -14,6 +14,10 @@ public enum ExperimentSummary {
         var notes: [String] = vanished
         var targetMetrics: [String: String] = [:]
         for t in e.targets { targetMetrics[t] = TaskCatalog.displayName(try catalog.primaryMetric(t)) }
+        // A probe's score: its primary metric (acc for multiple choice, -bits_per_byte for a rolling
+        // log-likelihood probe: forgetting is then the bits-per-byte increase).
+        var probeMetric: [String: (String, Bool)] = [:]
+        for p in e.probes { probeMetric[p] = try catalog.primaryMetric(p) }
         var itemCounts: [String: Int] = [:]
         for t in e.allTasks { itemCounts[t] = try catalog.count(t, limit: e.limit.limit(for: t)) }
 
@@ -23,9 +27,18 @@ public enum ExperimentSummary {
             guard let r = try store.taskResult(try key(fp, task), limit: limit ?? 0), let a = r.metrics[metric] else { return nil }
             return Estimate(negate ? -a.value : a.value, stderr: a.stderr)
         }
+        /// Per-document probe scores in the report's orientation: acc for multiple-choice probes;
+        /// for a rolling log-likelihood probe each document's -bits per byte (ll / bytes / ln 2),
+        /// so paired tests compare per-document means there.
         func accByDoc(_ fp: String, _ task: String) throws -> [Int: Double] {
             let items = try store.items(try key(fp, task), below: itemCounts[task])
-            return items.compactMapValues(\.acc)
+            guard let (metric, negate) = probeMetric[task], metric != "acc" else { return items.compactMapValues(\.acc) }
+            return items.compactMapValues { item -> Double? in
+                guard let m = item.metrics?[metric] else { return nil }
+                guard let w = m.weight else { return negate ? -m.value : m.value }
+                guard metric == "bits_per_byte", w > 0 else { return nil }
+                return (negate ? 1 : -1) * m.value / Double(w) / log(2.0)
+            }
         }
 
         /// Per-document (numerator, weight) whose ratio of sums is the task's score as the report
@@ -75,7 +88,7 @@ public enum ExperimentSummary {
                 row.targetScores[t] = try score(cp.fingerprint, t, metric: m, negate: neg)
                 row.targetItems[t] = try targetItems(cp.fingerprint, t, metric: m, negate: neg)
             }
-            for p in e.probes { row.probeScores[p] = try score(cp.fingerprint, p, metric: "acc", negate: false) }
+            for p in e.probes { row.probeScores[p] = try score(cp.fingerprint, p, metric: probeMetric[p]!.0, negate: probeMetric[p]!.1) }
             for (t, m) in try diversityColumns() { row.diversity["\(t) \(m)"] = try score(cp.fingerprint, t, metric: m, negate: false) }
             let targets = e.targets.compactMap { row.targetScores[$0] }
             if targets.count == e.targets.count { row.learning = Estimate.meanOfMeans(targets) }
@@ -95,7 +108,7 @@ public enum ExperimentSummary {
         if let baseFP {
             for p in e.probes {
                 let items = try store.items(try key(baseFP, p), below: itemCounts[p])
-                baseAcc[p] = items.compactMapValues(\.acc)
+                baseAcc[p] = try accByDoc(baseFP, p)
                 // chance accuracy: mean over items of 1 / choices (the choices scored for each)
                 let choices = items.values.compactMap { $0.outcomes?.count }.filter { $0 > 0 }
                 if !choices.isEmpty { probeChance[p] = choices.reduce(0) { $0 + 1 / Double($1) } / Double(choices.count) }
@@ -117,8 +130,10 @@ public enum ExperimentSummary {
                 let docs = b.keys.filter { v[$0] != nil }.sorted()
                 guard !docs.isEmpty else { continue }
                 let bx = docs.map { b[$0]! }, vx = docs.map { v[$0]! }
-                let (dc, dd) = McNemar.discordant(base: bx, variant: vx)
-                partials[i].row.mcnemar[p] = McNemarSummary(items: docs.count, b: dc, c: dd)
+                if probeMetric[p]!.0 == "acc" {  // McNemar is for right/wrong items
+                    let (dc, dd) = McNemar.discordant(base: bx, variant: vx)
+                    partials[i].row.mcnemar[p] = McNemarSummary(items: docs.count, b: dc, c: dd)
+                }
                 groups.append((bx, vx))
             }
             if groups.count == e.probes.count {
@@ -175,6 +190,7 @@ public enum ExperimentSummary {
                                 bootstrapResamples: bootstrapResamples, notes: notes)
         model.trainingAxis = trainingAxis
         model.probeChance = probeChance
+        model.probeMetrics = probeMetric.mapValues { TaskCatalog.displayName(($0.0, $0.1)) }
         model.weightSpectra = weightSpectra
         model.diversityColumns = try diversityColumns().map { "\($0.0) \($0.1)" }
         model.markFrontier()

@@ -37,7 +37,8 @@ public struct FindingsReport: Codable, Sendable {
 /// - a series is one training run (VariantRow.seriesLabel); its final checkpoint is its largest step;
 ///   method kind: full, or LoRA (lora and qlora); rank comparisons use lora only.
 /// - a probe counts when the base is above chance by its 95% interval (accuracy − 1.96 se >
-///   chance); forgetting here = mean over counting probes of (base − variant) accuracy, in points.
+///   chance); forgetting here = mean over the counting accuracy probes of (base − variant) accuracy,
+///   in points, or when none counts, over the bits-per-byte probes of the bits-per-byte increase.
 /// - paired comparisons of two checkpoints: bootstrap of items within each counting probe
 ///   (PairedBootstrap); at least `minimumPairedItems` items in total.
 /// - independent comparisons (mean of several runs): z test on the standard errors.
@@ -52,6 +53,10 @@ public struct Findings {
     public let seed: UInt64
     public let countingProbes: [String]
     public let chanceProbes: [String]
+    /// The counting probes forgetting is averaged over: the accuracy probes, or when none counts,
+    /// the bits-per-byte ones (never a mix of units).
+    public let forgettingProbes: [String]
+    public let bitsPerByte: Bool
 
     public init(_ model: ReportModel, resamples: Int? = nil, seed: UInt64 = 20240605) {
         self.model = model
@@ -73,6 +78,10 @@ public struct Findings {
         }
         countingProbes = counting
         chanceProbes = chance
+        let isAccuracy = { (p: String) in (model.probeMetrics[p] ?? "acc") == "acc" }
+        let accuracy = counting.filter(isAccuracy)
+        forgettingProbes = accuracy.isEmpty ? counting.filter { !isAccuracy($0) } : accuracy
+        bitsPerByte = accuracy.isEmpty && !forgettingProbes.isEmpty
     }
 
     public static func generate(_ model: ReportModel) -> FindingsReport { Findings(model).report() }
@@ -104,9 +113,9 @@ public struct Findings {
 
     /// Forgetting on the counting probes (base − variant, independent standard errors).
     public func forgetting(_ r: VariantRow) -> Estimate? {
-        guard let base = model.baseRow, !countingProbes.isEmpty else { return nil }
+        guard let base = model.baseRow, !forgettingProbes.isEmpty else { return nil }
         var parts: [Estimate] = []
-        for p in countingProbes {
+        for p in forgettingProbes {
             guard let b = base.probeScores[p], let v = r.probeScores[p] else { return nil }
             parts.append(Estimate.difference(b, v))
         }
@@ -117,7 +126,7 @@ public struct Findings {
     /// on the items both have; nil with fewer than minimumPairedItems.
     func pairedDifference(_ a: VariantRow, _ b: VariantRow) -> BootstrapResult? {
         var groups: [(base: [Double], variant: [Double])] = []
-        for p in countingProbes {
+        for p in forgettingProbes {
             guard let x = a.probeItems[p], let y = b.probeItems[p] else { return nil }
             let docs = x.keys.filter { y[$0] != nil }.sorted()
             guard !docs.isEmpty else { return nil }
@@ -188,12 +197,14 @@ public struct Findings {
 
     var pairedItemsAvailable: Bool {
         guard let base = model.baseRow else { return false }
-        return countingProbes.reduce(0) { $0 + (base.probeItems[$1]?.count ?? 0) } >= minimumPairedItems
+        return forgettingProbes.reduce(0) { $0 + (base.probeItems[$1]?.count ?? 0) } >= minimumPairedItems
     }
 
-    func pts(_ x: Double) -> String { String(format: "%.1f", x * 100) }
+    /// Forgetting as shown: accuracy points (x 100) or bits per byte.
+    func pts(_ x: Double) -> String { bitsPerByte ? String(format: "%.3f", x) : String(format: "%.1f", x * 100) }
+    var unit: String { bitsPerByte ? "bits per byte" : "points" }
     func ptsCI(_ f: (value: Double, low: Double, high: Double)) -> String {
-        "\(pts(f.value)) points (95% CI \(pts(f.low))..\(pts(f.high)))"
+        "\(pts(f.value)) \(unit) (95% CI \(pts(f.low))..\(pts(f.high)))"
     }
     func score(_ x: Double) -> String { String(format: "%.3f", x) }
     func z(_ d: Estimate) -> Double? { d.stderr.flatMap { $0 > 0 ? d.value / $0 : nil } }
@@ -216,10 +227,14 @@ public struct Findings {
         if !chanceProbes.isEmpty {
             notes.append("At chance on the base, so left out of every forgetting verdict: \(chanceProbes.map { p in "\(p) (base \(score(model.baseRow!.probeScores[p]!.value)), chance \(score(model.probeChance[p] ?? .nan)))" }.joined(separator: ", ")).")
         }
-        if !countingProbes.isEmpty {
-            notes.append("Forgetting in the findings = base − variant accuracy averaged over \(countingProbes.joined(separator: ", ")), in points (1 point = 0.01).")
+        if !forgettingProbes.isEmpty {
+            notes.append(bitsPerByte
+                ? "Forgetting in the findings = variant − base bits per byte averaged over \(forgettingProbes.joined(separator: ", ")) (no accuracy probe is above chance); paired tests compare per-document bits per byte."
+                : "Forgetting in the findings = base − variant accuracy averaged over \(forgettingProbes.joined(separator: ", ")), in points (1 point = 0.01).")
         }
-        let unknownChance = countingProbes.filter { model.probeChance[$0] == nil }
+        let other = countingProbes.filter { !forgettingProbes.contains($0) }
+        if !other.isEmpty { notes.append("Not in the findings' forgetting (another unit; see the tables): \(other.joined(separator: ", ")).") }
+        let unknownChance = forgettingProbes.filter { model.probeChance[$0] == nil && (model.probeMetrics[$0] ?? "acc") == "acc" }
         if !unknownChance.isEmpty { notes.append("Chance level unknown (no stored choices) for \(unknownChance.joined(separator: ", ")): counted.") }
         notes.append("A series is one training run; its final checkpoint is its largest step. LoRA = lora and qlora variants; rank comparisons use lora only. Matched learning: target scores within \(learningTolerance). Paired tests: bootstrap of items within each probe (\(resamples) resamples, seeded), at least \(minimumPairedItems) paired items; means of several runs: z test on standard errors.")
         let findings = [learnsMore(), forgetsMore(), matchedLearning(), lowerRanks(), growsWithTraining(), rankOfChange(),
@@ -265,7 +280,7 @@ public struct Findings {
         }
         let d = Estimate.difference(f, l)
         let zz = z(d)
-        let s = "Final checkpoints of \(full.count) full run(s) forgot \(pts(f.value)) ± \(pts(f.stderr ?? .nan)) points on average, of \(lora.count) LoRA run(s) \(pts(l.value)) ± \(pts(l.stderr ?? .nan)): difference \(pts(d.value)) ± \(pts(d.stderr ?? .nan)) points\(zz.map { " (" + zp($0) + ")" } ?? "")."
+        let s = "Final checkpoints of \(full.count) full run(s) forgot \(pts(f.value)) ± \(pts(f.stderr ?? .nan)) \(unit) on average, of \(lora.count) LoRA run(s) \(pts(l.value)) ± \(pts(l.stderr ?? .nan)): difference \(pts(d.value)) ± \(pts(d.stderr ?? .nan)) \(unit)\(zz.map { " (" + zp($0) + ")" } ?? "")."
         return finding("b", claim, Self.biderman, verdict(z: zz), s)
     }
 
@@ -295,7 +310,7 @@ public struct Findings {
         guard let d = pairedDifference(f, l), let ff = forgettingAgainstBase(f), let lf = forgettingAgainstBase(l) else {
             return finding("c", claim, Self.biderman, .notMeasurable, "\(f.label) and \(l.label) share too few probe items for a paired test.")
         }
-        let s = "At matched learning (target within \(learningTolerance): \(l.label) \(score(l.learning!.value)), \(f.label) \(score(f.learning!.value))), \(l.label) forgot \(ptsCI(lf)), \(f.label) \(ptsCI(ff)); full − LoRA forgetting \(pts(d.difference)) points (95% CI \(pts(d.low))..\(pts(d.high)), paired bootstrap p = \(PValue.format(d.pValue)))."
+        let s = "At matched learning (target within \(learningTolerance): \(l.label) \(score(l.learning!.value)), \(f.label) \(score(f.learning!.value))), \(l.label) forgot \(ptsCI(lf)), \(f.label) \(ptsCI(ff)); full − LoRA forgetting \(pts(d.difference)) \(unit) (95% CI \(pts(d.low))..\(pts(d.high)), paired bootstrap p = \(PValue.format(d.pValue)))."
         return finding("c", claim, Self.biderman, verdict(interval: d), s)
     }
 
@@ -314,12 +329,12 @@ public struct Findings {
         }
         let parts = ranks.map { k -> String in
             let r = byRank[k]!
-            return "r=\(k) forgot \(forgetting(r).map { pts($0.value) } ?? "n/a") points, learned \(r.learning.map { score($0.value) } ?? "n/a")"
+            return "r=\(k) forgot \(forgetting(r).map { pts($0.value) } ?? "n/a") \(unit), learned \(r.learning.map { score($0.value) } ?? "n/a")"
         }
         let learning = ranks.compactMap { byRank[$0]!.learning?.value }
         let learnsLess = learning.count == ranks.count ? zip(learning, learning.dropFirst()).allSatisfy { $0 <= $1 } : false
         let learnGap = learningDifference([hi], [lo]).map { String(format: " (r=\(ranks.last!) − r=\(ranks.first!) target %+.3f, 95%% CI %+.3f..%+.3f)", $0.difference, $0.low, $0.high) } ?? ""
-        let s = "Final checkpoints: \(parts.joined(separator: "; ")). r=\(ranks.last!) − r=\(ranks.first!) forgetting \(pts(d.difference)) points (95% CI \(pts(d.low))..\(pts(d.high)), paired bootstrap p = \(PValue.format(d.pValue))); learning \(learnsLess ? "rises" : "does not rise") with rank\(learnGap)."
+        let s = "Final checkpoints: \(parts.joined(separator: "; ")). r=\(ranks.last!) − r=\(ranks.first!) forgetting \(pts(d.difference)) \(unit) (95% CI \(pts(d.low))..\(pts(d.high)), paired bootstrap p = \(PValue.format(d.pValue))); learning \(learnsLess ? "rises" : "does not rise") with rank\(learnGap)."
         return finding("d", claim, Self.biderman, verdict(interval: d), s)
     }
 
@@ -338,7 +353,7 @@ public struct Findings {
             tested += 1
             if d.low > 0 { up += 1 } else if d.high < 0 { down += 1 }
             let ff = forgetting(first).map { pts($0.value) } ?? "n/a", lf = forgetting(last).map { pts($0.value) } ?? "n/a"
-            parts.append("\(run.name) \(ff) → \(lf) points (steps \(first.step!)→\(last.step!), Δ \(pts(d.difference)), 95% CI \(pts(d.low))..\(pts(d.high)))")
+            parts.append("\(run.name) \(ff) → \(lf) \(unit) (steps \(first.step!)→\(last.step!), Δ \(pts(d.difference)), 95% CI \(pts(d.low))..\(pts(d.high)))")
         }
         guard tested > 0 else {
             return finding("e", claim, Self.biderman, .notMeasurable, "Too few paired probe items: \(parts.joined(separator: "; ")).")
@@ -453,7 +468,7 @@ public struct Findings {
                 text += ", target \(score(la.value)) vs \(score(lb.value))"
             }
             if forgettingUnmeasurable == nil, let d = pairedDifference(a, b) {
-                text += ", forgetting difference \(pts(d.difference)) points (95% CI \(pts(d.low))..\(pts(d.high)))"
+                text += ", forgetting difference \(pts(d.difference)) \(unit) (95% CI \(pts(d.low))..\(pts(d.high)))"
                 let inside = d.low >= -equivalenceMargin && d.high <= equivalenceMargin
                 let outside = d.low > equivalenceMargin || d.high < -equivalenceMargin
                 verdicts.append(learnDiffers || outside ? .contradicted : (learnOK && inside ? .supported : .inconclusive))
@@ -464,6 +479,6 @@ public struct Findings {
             parts.append(text)
         }
         let v: Verdict = verdicts.allSatisfy { $0 == .supported } ? .supported : verdicts.contains(.contradicted) ? .contradicted : .inconclusive
-        return finding("i", claim, Self.dettmers, v, "\(parts.joined(separator: "; ")) (match: targets within \(learningTolerance) and the forgetting difference's 95% CI inside ±\(pts(equivalenceMargin)) points).")
+        return finding("i", claim, Self.dettmers, v, "\(parts.joined(separator: "; ")) (match: targets within \(learningTolerance) and the forgetting difference's 95% CI inside ±\(pts(equivalenceMargin)) \(unit)).")
     }
 }

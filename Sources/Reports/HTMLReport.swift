@@ -63,7 +63,7 @@ public enum HTMLReport {
         if let sf = SpectralForgetting.compute(model) {
             html += "<h2>Does the weight change predict forgetting?</h2>\n<div class=\"grid\">"
             html += sf.charts().map { "<div>\($0.render(width: 430, height: 300))</div>" }.joined(separator: "\n") + "</div>\n"
-            html += "<p class=\"note\">One point per checkpoint with spectra; forgetting = \(SVG.escape(sf.forgetting)), in points. "
+            html += "<p class=\"note\">One point per checkpoint with spectra; forgetting = \(SVG.escape(sf.forgetting)). "
             html += SVG.escape(sf.summaries.map(SpectralForgetting.describe).joined(separator: "; ")) + ". Intervals: percentile bootstrap over checkpoints (seeded).</p>\n"
         } else if !model.spectra.isEmpty {
             html += "<h2>Does the weight change predict forgetting?</h2>\n<p class=\"note\">Not measurable here: no probe is above chance on the base, so no checkpoint has a forgetting to compare with its spectra.</p>\n"

@@ -161,6 +161,8 @@ public struct ReportModel: Codable, Sendable {
     public var trainingAxis: TrainingAxis?
     /// The diversity columns ("task metric"), in order; empty without diversity tasks.
     public var diversityColumns: [String] = []
+    /// Each probe's score ("acc", "-bits_per_byte"); absent: acc.
+    public var probeMetrics: [String: String] = [:]
     /// Chance accuracy of each probe (mean over its items of 1 / number of choices), when known.
     public var probeChance: [String: Double] = [:]
     /// W_base, W_ft, Gaussian spectra of the chosen tensors (spectra.weights).

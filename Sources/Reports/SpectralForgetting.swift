@@ -18,8 +18,9 @@ public struct SpectralForgetting: Codable, Sendable {
         /// nil with fewer than `minimumVariants` points or a constant variable.
         public var spearman: Spearman.Interval?
     }
-    /// Forgetting as the findings define it (counting probes, points / 100).
+    /// Forgetting as the findings define it (accuracy in points / 100, or bits per byte).
     public var forgetting: String
+    public var bitsPerByte = false
     public var summaries: [Summary]
     public static let minimumVariants = 4
 
@@ -48,8 +49,11 @@ public struct SpectralForgetting: Codable, Sendable {
                 ? Spearman.bootstrap(pts.map(\.value), pts.map(\.forgetting), resamples: resamples, seed: seed) : nil
             return Summary(name: name, points: pts, spearman: rho)
         }
-        return SpectralForgetting(forgetting: "base − variant accuracy over \(findings.countingProbes.joined(separator: ", "))",
-                                  summaries: [summary("rank90", rank90), summary("frobenius_norm", frob), summary("stable_rank", stable)])
+        var out = SpectralForgetting(forgetting: findings.bitsPerByte ? "variant − base bits per byte over \(findings.forgettingProbes.joined(separator: ", "))"
+                                         : "base − variant accuracy over \(findings.forgettingProbes.joined(separator: ", ")), in points",
+                                     summaries: [summary("rank90", rank90), summary("frobenius_norm", frob), summary("stable_rank", stable)])
+        out.bitsPerByte = findings.bitsPerByte
+        return out
     }
 
     /// "rank90: rho = 0.71 (95% CI 0.20..0.95, 12 variants)".
@@ -66,11 +70,11 @@ public struct SpectralForgetting: Codable, Sendable {
             var names: [String] = []
             for p in s.points where !names.contains(p.series) { names.append(p.series) }
             let series = names.enumerated().map { i, n in
-                LineSeries(name: n, points: s.points.filter { $0.series == n }.map { ($0.value, $0.forgetting * 100) }, colorIndex: i, connected: false)
+                LineSeries(name: n, points: s.points.filter { $0.series == n }.map { ($0.value, bitsPerByte ? $0.forgetting : $0.forgetting * 100) }, colorIndex: i, connected: false)
             }
             let title = s.name == "frobenius_norm" ? "‖Δ‖_F (all tensors)" : s.name == "rank90" ? "mean rank90 of Δ" : "mean stable rank of Δ"
             let rho = s.spearman.map { String(format: "ρ = %.2f [%.2f, %.2f]", $0.rho, $0.low, $0.high) } ?? "ρ: too few variants"
-            return LineChart(title: "Forgetting vs \(title) · \(rho)", xTitle: title, yTitle: "forgetting (points)", series: series,
+            return LineChart(title: "Forgetting vs \(title) · \(rho)", xTitle: title, yTitle: bitsPerByte ? "forgetting (bits per byte)" : "forgetting (points)", series: series,
                              integerX: false, showLegend: false)
         }
     }

@@ -103,6 +103,28 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(b.difference, 1.0, accuracy: 1e-12)
     }
 
+    /// Only a bits-per-byte probe above chance: forgetting is its increase, in bits per byte.
+    func testBitsPerByteProbeForgetting() {
+        func rolling(_ r: VariantRow, shift: Double) -> VariantRow {
+            var r = r
+            let items = Dictionary(uniqueKeysWithValues: (0..<100).map { ($0, -1.0 - Double($0 % 7) * 0.01 - shift) })
+            r.probeItems["roll"] = items
+            r.probeScores["roll"] = Estimate(items.values.reduce(0, +) / 100, stderr: 0.002)
+            return r
+        }
+        var m = Self.model([rolling(Self.planted[1], shift: 0.2), rolling(Self.planted[3], shift: 0.02)])
+        m.rows[0] = rolling(m.rows[0], shift: 0)
+        m.probes = ["hellaswag", "roll"]
+        m.probeMetrics = ["hellaswag": "acc", "roll": "-bits_per_byte"]
+        let f = Findings(m)
+        XCTAssertEqual(f.forgettingProbes, ["roll"])
+        XCTAssertTrue(f.bitsPerByte)
+        XCTAssertEqual(f.forgetting(m.rows[1])!.value, 0.2, accuracy: 1e-9)
+        let r = f.report()
+        XCTAssertEqual(find(r, "b").verdict, .supported, find(r, "b").sentence)
+        XCTAssertTrue(find(r, "b").sentence.contains("0.200 ± ") && find(r, "b").sentence.contains("bits per byte"), find(r, "b").sentence)
+    }
+
     func testOppositeEffectIsContradicted() {
         let rows = [row("full-s1", method: "full", step: 1, run: "full", learning: 0.55, forgotten: 4),
                     row("full-s2", method: "full", step: 2, run: "full", learning: 0.45, forgotten: 2),

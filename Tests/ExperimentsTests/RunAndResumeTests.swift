@@ -153,7 +153,7 @@ final class RunAndResumeTests: XCTestCase {
         let html = HTMLReport.render(model)
         XCTAssertTrue(html.contains("<h2>Findings</h2>"))
         XCTAssertTrue(html.contains("Spectra of the weights and of the change"))
-        XCTAssertTrue(html.contains("Does the weight change predict forgetting?") == false || SpectralForgetting.compute(model) != nil)
+        XCTAssertTrue(html.contains("Does the weight change predict forgetting?"))
         // layers 0, 1, 3: the middle one is 1 (index count / 2 of the sorted layers)
         XCTAssertEqual(try WeightSpectraChoice.choose(["model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.up_proj.weight",
                                                        "model.layers.1.self_attn.o_proj.weight", "model.layers.1.mlp.down_proj.weight",
@@ -164,6 +164,30 @@ final class RunAndResumeTests: XCTestCase {
         let before = try r.store.weightSpectra(base: try r.store.checkpoints().first { $0.isBase }!.fingerprint,
                                                fingerprint: try r.store.checkpoints().first { $0.label == "full-s100" }!.fingerprint)
         XCTAssertEqual(before.count, 2)
+    }
+
+    /// A rolling log-likelihood probe scores -bits per byte (forgetting = the bits-per-byte
+    /// increase), gets no McNemar test (its items are not right/wrong) and a paired bootstrap on
+    /// per-document bits per byte.
+    func testRollingLoglikelihoodProbe() throws {
+        let file = try writeExperiment(name: "rolling", output: dir.appendingPathComponent("out").path, limit: 4, spectra: false,
+                                       probes: "arc_challenge, arith_text")
+        let r = try runInProcess(file)
+        let catalog = try TaskCatalog(directory: tasksDirectory)
+        let model = try ExperimentSummary.build(r.experiment, catalog: catalog, store: r.store, toolVersion: "test", bootstrapResamples: 200)
+        XCTAssertEqual(model.probeMetrics["arith_text"], "-bits_per_byte")
+        XCTAssertEqual(model.probeMetrics["arc_challenge"], "acc")
+        let bpb = { (label: String) -> Double in
+            let fp = try! r.store.checkpoints().first { $0.label == label }!.fingerprint
+            return try! r.store.allTaskResults().first { $0.fingerprint == fp && $0.task == "arith_text" }!.metrics["bits_per_byte"]!.value
+        }
+        for row in model.rows { XCTAssertEqual(row.probeScores["arith_text"]!.value, -bpb(row.label), accuracy: 1e-12) }
+        let lora = model.rows[2]
+        XCTAssertNil(lora.mcnemar["arith_text"])
+        XCTAssertNotNil(lora.mcnemar["arc_challenge"])
+        XCTAssertNotNil(lora.bootstrap)
+        XCTAssertEqual(lora.probeItems["arith_text"]?.count, model.itemCounts["arith_text"])
+        XCTAssertEqual(lora.forgetting!.value, model.rows[0].probeMean!.value - lora.probeMean!.value, accuracy: 1e-12)
     }
 
     // MARK: kill -9 and resume
