@@ -67,8 +67,9 @@ demo: release
 # from the seeds in Tests/Fixtures/fuzz/; a crash lands in .build-fuzz/crashes/ (commit it to
 # Tests/Fixtures/fuzz/<target>/regression-NAME with the fix). FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 600
+FUZZ_RUNS ?= 1000000
 fuzz: deps
-	bash scripts/fuzz/run.sh $(FUZZ_SECONDS)
+	FUZZ_RUNS=$(FUZZ_RUNS) bash scripts/fuzz/run.sh $(FUZZ_SECONDS)
 
 # 30 s per target with a fixed seed (CI runs it after the tests).
 fuzz-smoke: deps

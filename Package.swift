@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // forgetlens: what a fine-tune cost and what it bought.
 // Layers (see ARCHITECTURE.md): CLI -> Spectra -> Checkpoints -> LinearAlgebra -> COpenBLAS, COneDNN;
-// Tokenizers stands alone. An arrow means "may import".
+// Tokenizers -> JSONReader, Checkpoints -> JSONReader (the one JSON parser, importing nothing).
+// An arrow means "may import".
 import PackageDescription
 
 
@@ -10,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "forgetlens", targets: ["forgetlens"]),
-        .library(name: "ForgetlensKit", targets: ["Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports"]),
+        .library(name: "ForgetlensKit", targets: ["JSONReader", "Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,13 +22,14 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "COneDNN", path: "Sources/COneDNN"),
         .target(name: "CSandbox"),
+        .target(name: "JSONReader"),
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS", "COneDNN"]),
-        .target(name: "Checkpoints", dependencies: ["LinearAlgebra"]),
+        .target(name: "Checkpoints", dependencies: ["LinearAlgebra", "JSONReader"]),
         .target(name: "Spectra", dependencies: ["Checkpoints", "LinearAlgebra"]),
-        .target(name: "Tokenizers"),
+        .target(name: "Tokenizers", dependencies: ["JSONReader"]),
         .target(name: "Engine", dependencies: ["Checkpoints", "LinearAlgebra", "Tokenizers"]),
         .target(name: "Evaluation", dependencies: [
-            "Engine", "Tokenizers", "Checkpoints", "CSandbox", .product(name: "Yams", package: "Yams"),
+            "Engine", "Tokenizers", "Checkpoints", "JSONReader", "CSandbox", .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Reports", dependencies: []),
         .target(name: "Experiments", dependencies: [
@@ -35,12 +37,13 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "ForgetlensCLI", dependencies: [
-            "Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports",
+            "Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports", "JSONReader",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "forgetlens", dependencies: ["ForgetlensCLI"]),
         .target(name: "FuzzSupport", path: "Sources/Fuzz/FuzzSupport"),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "SpectraTests", dependencies: ["Spectra", "Checkpoints", "LinearAlgebra", "TestSupport"]),
@@ -62,7 +65,7 @@ let package = Package(
 let fuzzTargets: [(String, [Target.Dependency])] = [
     ("safetensors", ["Checkpoints"]), ("shard-index", ["Checkpoints"]), ("config", ["Checkpoints"]),
     ("adapter", ["Checkpoints"]), ("tokenizer", ["Tokenizers"]), ("encode", ["Tokenizers"]),
-    ("task", ["Evaluation"]), ("template", ["Evaluation"]), ("json", ["Evaluation"]),
+    ("task", ["Evaluation"]), ("template", ["Evaluation"]), ("json", ["JSONReader", "Evaluation"]),
     ("response", ["Evaluation"]), ("experiment", ["Experiments"]), ("store", ["Experiments"]),
     ("quant-state", ["Checkpoints"]),
 ]

@@ -1,4 +1,5 @@
 import Foundation
+import JSONReader
 
 /// The keys of a PEFT adapter_config.json that change what the adapter does to the weights.
 /// Keys that only matter for training (dropout, init, task type) are ignored on purpose.
@@ -18,12 +19,10 @@ public struct AdapterConfig: Sendable {
     public var baseModelNameOrPath: String?
 
     public static func load(path: String) throws -> AdapterConfig {
-        let fields = try JSONFields.load(path)
-        let data = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
-        return try AdapterConfig(fields: fields, raw: data)
+        try AdapterConfig(fields: JSONFields.load(path))
     }
 
-    init(fields f: JSONFields, raw: Data) throws {
+    init(fields f: JSONFields) throws {
         path = f.file
         let peftType = try f.string("peft_type") ?? "LORA"
         guard peftType == "LORA" else {
@@ -44,44 +43,46 @@ public struct AdapterConfig: Sendable {
             targetModules = (try? f.string("target_modules")).flatMap { $0.map { [$0] } } ?? []
         }
         modulesToSave = try f.strings("modules_to_save") ?? []
-        if let parameters = f.object["target_parameters"] as? [Any], !parameters.isEmpty {
+        if let parameters = f.value("target_parameters")?.arrayValue, !parameters.isEmpty {
             throw f.error("target_parameters", "adapters on raw parameters (MoE experts) are not supported")
         }
         // Options that change the model beyond W0 + scaling * B A. Silently ignoring any of
         // them would analyse or evaluate a different model than the one trained.
-        for key in ["layer_replication", "trainable_token_indices", "alora_invocation_tokens"] where Self.isSet(f.object[key]) {
+        for key in ["layer_replication", "trainable_token_indices", "alora_invocation_tokens"] where Self.isSet(f.value(key)) {
             throw f.error(key, "is set, which forgetlens does not support (it changes the model beyond LoRA weight deltas)")
         }
-        for key in ["use_qalora", "use_bdlora"] where (f.object[key] as? Bool) == true {
+        for key in ["use_qalora", "use_bdlora"] where f.value(key)?.boolValue == true {
             throw f.error(key, "is true, which forgetlens does not support")
         }
-        rankPattern = try Self.pattern(f, key: "rank_pattern", raw: raw) { value, field in
-            guard let n = value as? Int, n > 0 else { throw f.error(field, "expected a positive integer rank") }
+        rankPattern = try Self.pattern(f, key: "rank_pattern") { value, field in
+            guard let n = JSONFields.integer(value), n > 0 else { throw f.error(field, "expected a positive integer rank") }
             return n
         }
-        alphaPattern = try Self.pattern(f, key: "alpha_pattern", raw: raw) { value, field in
-            let a: Double
-            if let d = value as? Double { a = d } else if let n = value as? Int { a = Double(n) } else { throw f.error(field, "expected a number") }
+        alphaPattern = try Self.pattern(f, key: "alpha_pattern") { value, field in
+            guard let a = JSONFields.number(value) else { throw f.error(field, "expected a number") }
             guard a.isFinite, abs(a) <= 1e6 else { throw f.error(field, "\(a) is not a usable scale (expected a finite number up to 1e6 in size)") }
             return a
         }
     }
 
     /// Present, not null and not an empty list or object.
-    static func isSet(_ value: Any?) -> Bool {
-        guard let value, !(value is NSNull) else { return false }
-        if let list = value as? [Any] { return !list.isEmpty }
-        if let dict = value as? [String: Any] { return !dict.isEmpty }
-        if let flag = value as? Bool { return flag }
-        return true
+    static func isSet(_ value: JSON?) -> Bool {
+        switch value {
+        case nil, .null?: return false
+        case .array(let list)?: return !list.isEmpty
+        case .object(let members)?: return !members.isEmpty
+        case .bool(let flag)?: return flag
+        default: return true
+        }
     }
 
-    private static func pattern<T>(_ f: JSONFields, key: String, raw: Data,
-                                   _ convert: (Any, String) throws -> T) throws -> [(pattern: String, value: T)] {
+    /// The patterns in the order the file wrote them (the order of the Python dict PEFT builds:
+    /// a key written twice keeps its first place and its last value).
+    private static func pattern<T>(_ f: JSONFields, key: String,
+                                   _ convert: (JSON, String) throws -> T) throws -> [(pattern: String, value: T)] {
         guard let nested = try f.nested(key) else { return [] }
-        let order = JSONKeyOrder.keys(ofObjectField: key, in: raw) ?? nested.object.keys.sorted()
-        return try order.compactMap { p in
-            guard let v = nested.object[p] else { return nil }
+        return try nested.members.map { member in
+            let p = member.key, v = member.value
             // PEFT raises re.error on a bad pattern; skipping it would apply the default r/alpha
             // to modules the user meant to change, without a word.
             do { _ = try NSRegularExpression(pattern: Self.anchored(p)) } catch {

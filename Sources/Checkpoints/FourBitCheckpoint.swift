@@ -1,4 +1,5 @@
 import Foundation
+import JSONReader
 
 /// What to quantize a 16/32-bit checkpoint to at load (`--quantize`), or how a saved 4-bit
 /// checkpoint is computed with. Which modules: the linear layers of the blocks, as transformers
@@ -145,35 +146,42 @@ public enum FourBitCheckpoint {
         }
         let fail = { (problem: String) in CheckpointError(file: store.location, field: name, problem) }
         let bytes = try store.rawBytes(name)
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+        // bitsandbytes reads this with Python's json (a key written twice keeps its last value).
+        guard let members = (try? JSONReader.parse(bytes))?.dictionaryMembers else {
             throw fail("is not the bytes of a JSON object (bitsandbytes quant_state)")
         }
-        guard let typeName = object["quant_type"] as? String, let type = FourBitType(rawValue: typeName) else {
-            throw fail("quant_type \(object["quant_type"].map { "\($0)" } ?? "missing") is not nf4 or fp4")
+        let object = JSONFields(file: store.location, prefix: name, members: members)
+        func shown(_ key: String) -> String { object.value(key).map(JSONFields.describe) ?? "missing" }
+        guard let typeName = object.value("quant_type")?.stringValue, let type = FourBitType(rawValue: typeName) else {
+            throw fail("quant_type \(shown("quant_type")) is not nf4 or fp4")
         }
         guard name.hasSuffix(typeName) else { throw fail("quant_type \(typeName) does not match the tensor's name") }
-        guard let blocksize = object["blocksize"] as? Int, FourBitTensor.validBlocksizes.contains(blocksize) else {
-            throw fail("blocksize \(object["blocksize"].map { "\($0)" } ?? "missing") is not one of \(FourBitTensor.validBlocksizes)")
+        guard let blocksize = object.value("blocksize").flatMap(Self.integerLiteral), FourBitTensor.validBlocksizes.contains(blocksize) else {
+            throw fail("blocksize \(shown("blocksize")) is not one of \(FourBitTensor.validBlocksizes)")
         }
         let dtypes: [String: DType] = ["float32": .f32, "bfloat16": .bf16, "float16": .f16]
-        guard let dtypeName = object["dtype"] as? String, let dtype = dtypes[dtypeName] else {
-            throw fail("dtype \(object["dtype"].map { "\($0)" } ?? "missing") is not float32, bfloat16 or float16")
+        guard let dtypeName = object.value("dtype")?.stringValue, let dtype = dtypes[dtypeName] else {
+            throw fail("dtype \(shown("dtype")) is not float32, bfloat16 or float16")
         }
-        guard let shape = object["shape"] as? [Int], shape.count == 2, shape.allSatisfy({ $0 > 0 }) else {
-            throw fail("shape \(object["shape"].map { "\($0)" } ?? "missing") is not a 2-D shape of positive sizes")
+        guard let shape = object.value("shape")?.arrayValue?.compactMap(Self.integerLiteral), shape.count == 2,
+              object.value("shape")?.arrayValue?.count == 2, shape.allSatisfy({ $0 > 0 }) else {
+            throw fail("shape \(shown("shape")) is not a 2-D shape of positive sizes")
         }
         var state = State(type: type, blocksize: blocksize, dtype: dtype, shape: shape)
-        if object["nested_blocksize"] != nil || object["nested_offset"] != nil {
-            guard let nb = object["nested_blocksize"] as? Int, nb > 0 else { throw fail("nested_blocksize missing or not a positive integer") }
-            guard let offset = (object["nested_offset"] as? NSNumber)?.doubleValue, offset.isFinite else {
+        if object.contains("nested_blocksize") || object.contains("nested_offset") {
+            guard let nb = object.value("nested_blocksize").flatMap(Self.integerLiteral), nb > 0 else { throw fail("nested_blocksize missing or not a positive integer") }
+            guard let offset = object.value("nested_offset")?.numberValue?.double, offset.isFinite else {
                 throw fail("nested_offset missing or not a number")
             }
-            if let nd = object["nested_dtype"] as? String, nd != "float32" { throw fail("nested_dtype \(nd) is not float32") }
+            if let nd = object.value("nested_dtype")?.stringValue, nd != "float32" { throw fail("nested_dtype \(nd) is not float32") }
             state.nestedBlocksize = nb
             state.nestedOffset = Float(offset)
         }
         return state
     }
+
+    /// An integer written as one (Python's json gives int only for those).
+    private static func integerLiteral(_ value: JSON) -> Int? { value.numberValue?.int }
 
     /// The quantized weight `weight` of `store`.
     public static func read(_ weight: String, store: TensorStore) throws -> FourBitTensor {

@@ -1,4 +1,5 @@
 import Foundation
+import JSONReader
 
 /// One .safetensors file, memory-mapped and validated as strictly as the reference
 /// implementation: 8-byte little-endian header length, a JSON object header, every tensor's
@@ -37,33 +38,36 @@ public final class SafetensorsFile: @unchecked Sendable {
                                   "the header the first 8 bytes announce runs past the end of the \(mapped.size)-byte file (truncated, or not a safetensors file?)")
         }
         let dataStart = 8 + Int(headerLength)
-        let headerBytes = Data(UnsafeRawBufferPointer(rebasing: mapped.bytes[8..<dataStart]))
+        let headerBytes = UnsafeRawBufferPointer(rebasing: mapped.bytes[8..<dataStart])
         guard headerBytes.first == UInt8(ascii: "{") else {
             throw CheckpointError(file: path, field: "header", "expected a JSON object starting with '{'")
         }
-        let parsed: Any
+        let parsed: JSON
         do {
-            parsed = try JSONSerialization.jsonObject(with: headerBytes)
+            parsed = try JSONReader.parse(headerBytes)
         } catch {
-            throw CheckpointError(file: path, field: "header", "is not valid JSON (\(error.localizedDescription))")
+            throw CheckpointError(file: path, field: "header", "is not valid JSON (\(error))")
         }
-        guard let object = parsed as? [String: Any] else {
+        // serde_json reads the header into a map: a name written twice keeps its last entry.
+        guard let members = parsed.dictionaryMembers else {
             throw CheckpointError(file: path, field: "header", "expected a JSON object")
         }
         let dataSize = mapped.size - dataStart
         var tensors: [String: TensorInfo] = [:]
         var metadata: [String: String] = [:]
         var relativeRanges: [(name: String, range: Range<Int>)] = []
-        for (name, value) in object {
+        for member in members {
+            let name = member.key, value = member.value
             if name == "__metadata__" {
-                guard let dict = value as? [String: Any] else {
+                if value.isNull { continue }  // Option<HashMap<String, String>> in the reference: null is none
+                guard let entries = value.dictionaryMembers else {
                     throw CheckpointError(file: path, field: "__metadata__", "expected an object of strings")
                 }
-                for (k, v) in dict {
-                    guard let s = v as? String else {
-                        throw CheckpointError(file: path, field: "__metadata__.\(k)", "expected a string")
+                for entry in entries {
+                    guard let s = entry.value.stringValue else {
+                        throw CheckpointError(file: path, field: "__metadata__.\(entry.key)", "expected a string")
                     }
-                    metadata[k] = s
+                    metadata[entry.key] = s
                 }
                 continue
             }
@@ -95,29 +99,30 @@ public final class SafetensorsFile: @unchecked Sendable {
         self.metadata = metadata
     }
 
-    private static func parseEntry(name: String, value: Any, path: String, dataSize: Int)
+    private static func parseEntry(name: String, value: JSON, path: String, dataSize: Int)
         throws -> (dtype: DType, shape: [Int], range: Range<Int>) {
-        guard let dict = value as? [String: Any] else {
+        guard case .object = value else {
             throw CheckpointError(file: path, field: name, "expected an object with dtype, shape and data_offsets")
         }
-        guard let dtypeName = dict["dtype"] as? String else {
+        guard let dtypeName = value["dtype"]?.stringValue else {
             throw CheckpointError(file: path, field: "\(name).dtype", "missing or not a string")
         }
         guard let dtype = DType(rawValue: dtypeName) else {
             throw CheckpointError(file: path, field: "\(name).dtype",
                                   "unknown dtype \"\(dtypeName)\" (expected one of \(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        guard let shapeAny = dict["shape"] as? [Any] else {
+        guard let shapeValues = value["shape"]?.arrayValue else {
             throw CheckpointError(file: path, field: "\(name).shape", "missing or not an array")
         }
         var shape: [Int] = []
-        for d in shapeAny {
+        for d in shapeValues {
             guard let n = integer(d), n >= 0 else {
-                throw CheckpointError(file: path, field: "\(name).shape", "expected non-negative integers, got \(shapeAny)")
+                let written = shapeValues.map { $0.numberValue?.literal ?? $0.kindDescription }.joined(separator: ", ")
+                throw CheckpointError(file: path, field: "\(name).shape", "expected non-negative integers, got [\(written)]")
             }
             shape.append(n)
         }
-        guard let offsets = dict["data_offsets"] as? [Any], offsets.count == 2,
+        guard let offsets = value["data_offsets"]?.arrayValue, offsets.count == 2,
               let begin = integer(offsets[0]), let end = integer(offsets[1]) else {
             throw CheckpointError(file: path, field: "\(name).data_offsets", "expected [begin, end] integers")
         }
@@ -143,11 +148,10 @@ public final class SafetensorsFile: @unchecked Sendable {
         return (dtype, shape, begin..<end)
     }
 
-    /// JSON integers arrive as NSNumber; refuse fractions and booleans.
-    private static func integer(_ value: Any) -> Int? {
-        if let n = value as? Int { return n }
-        if let d = value as? Double, d == d.rounded(), abs(d) < 9.0e15 { return Int(d) }
-        return nil
+    /// An integer literal (the reference reads usize: 2.0, 1e3 and booleans are refused; a
+    /// value beyond Int64 fails as the out-of-range integer it is).
+    private static func integer(_ value: JSON) -> Int? {
+        value.numberValue?.int
     }
 
     /// The raw bytes of one tensor of this file (no copy).

@@ -1,4 +1,5 @@
 import Foundation
+import JSONReader
 
 /// The tensors of one checkpoint, possibly spread over several safetensors shards.
 /// Reading goes through here so that callers see one flat namespace and one way to convert.
@@ -55,16 +56,22 @@ public final class TensorStore: @unchecked Sendable {
         do { data = try Data(contentsOf: URL(fileURLWithPath: indexPath)) } catch {
             throw CheckpointError(file: indexPath, field: "", "cannot be read: \(error.localizedDescription)")
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        let object: JSON
+        do { object = try JSONReader.parse(data) } catch {
+            throw CheckpointError(file: indexPath, field: "", "is not valid JSON (\(error))")
+        }
+        guard case .object = object else {
             throw CheckpointError(file: indexPath, field: "", "is not a JSON object")
         }
-        guard let weightMap = object["weight_map"] as? [String: Any] else {
+        // transformers reads the index with Python's json: a name written twice keeps its last shard.
+        guard let weightMap = object["weight_map"]?.dictionaryMembers else {
             throw CheckpointError(file: indexPath, field: "weight_map", "missing or not an object of tensor name -> shard file")
         }
         var shardNames = Set<String>()
         var expected: [String: String] = [:]
-        for (tensor, value) in weightMap {
-            guard let shard = value as? String else {
+        for member in weightMap {
+            let tensor = member.key
+            guard let shard = member.value.stringValue else {
                 throw CheckpointError(file: indexPath, field: "weight_map.\(tensor)", "expected a shard file name")
             }
             // Shards live in the checkpoint's own directory: no absolute paths and no '..', so an

@@ -1,7 +1,9 @@
 import Foundation
+import JSONReader
 
-/// A JSON value that keeps object key order and tells booleans from numbers (JSONSerialization on
-/// Linux does neither reliably). Documents, template values and the results files all use it.
+/// A JSON value as Python's json gives it to lm-eval: ordered dicts, int or float by how the
+/// number was written, booleans apart from numbers. Documents, template values and the results
+/// files all use it; text is read by the one JSON reader (JSONReader) and converted here.
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -48,27 +50,29 @@ public enum JSONValue: Sendable, Equatable {
     }
 }
 
-/// An ordered JSON object (insertion order, as Python dicts).
+/// An ordered JSON object (insertion order, as Python dicts). Keys are told apart by their exact
+/// Unicode scalars, as Python's str keys are: "é" and "e\u{301}" are two fields, although Swift's
+/// String == calls them equal.
 public struct JSONObject: Sendable, Equatable {
     public private(set) var keys: [String] = []
-    private var values: [String: JSONValue] = [:]
+    private var values: [JSONKey: JSONValue] = [:]
 
     public init() {}
     public init(_ pairs: [(String, JSONValue)]) { for (k, v) in pairs { self[k] = v } }
 
     public subscript(key: String) -> JSONValue? {
-        get { values[key] }
+        get { values[JSONKey(key)] }
         set {
             if let newValue {
-                if values.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if values.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if values.updateValue(newValue, forKey: JSONKey(key)) == nil { keys.append(key) }
+            } else if values.removeValue(forKey: JSONKey(key)) != nil {
+                keys.removeAll { JSON.sameKey($0, key) }
             }
         }
     }
 
     public var count: Int { keys.count }
-    public var pairs: [(String, JSONValue)] { keys.map { ($0, values[$0]!) } }
+    public var pairs: [(String, JSONValue)] { keys.map { ($0, values[JSONKey($0)]!) } }
 
     public static func == (a: JSONObject, b: JSONObject) -> Bool {
         a.values == b.values  // Python dict equality ignores order
@@ -86,183 +90,36 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 
 // MARK: - Parsing
 
-public struct JSONParseError: Error, CustomStringConvertible {
-    public let offset: Int
-    public let message: String
-    public var description: String { "invalid JSON at byte \(offset): \(message)" }
-}
-
 extension JSONValue {
-    /// Parses one JSON text (RFC 8259).
+    /// Python's json reads NaN, Infinity and -Infinity (and serialized() writes them, as
+    /// json.dumps does), so they read here too.
+    static let readerOptions = JSONReader.Options(allowsNonFiniteLiterals: true)
+
+    /// Parses one JSON text (RFC 8259 plus Python's non-finite literals); errors are
+    /// `JSONSyntaxError`s giving the byte offset.
     public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { buffer in
-            var parser = JSONByteParser(bytes: buffer)
-            let value = try parser.value()
-            parser.skipSpace()
-            guard parser.position == buffer.count else { throw parser.error("trailing characters") }
-            return value
-        }
+        JSONValue(try JSONReader.parse(bytes, options: readerOptions))
     }
 
-    public static func parse(_ text: String) throws -> JSONValue { try parse(Array(text.utf8)) }
-}
-
-private struct JSONByteParser {
-    let bytes: UnsafeBufferPointer<UInt8>
-    var position = 0
-    /// Open arrays and objects. Parsing recurses once per level, so unbounded nesting (50k
-    /// brackets in a data row or a server response) would overflow the stack; real documents
-    /// nest a handful of levels.
-    var depth = 0
-    static let maxDepth = 512
-
-    func error(_ message: String) -> JSONParseError { JSONParseError(offset: position, message: message) }
-
-    mutating func skipSpace() {
-        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+    public static func parse(_ text: String) throws -> JSONValue {
+        JSONValue(try JSONReader.parse(text, options: readerOptions))
     }
 
-    mutating func value() throws -> JSONValue {
-        skipSpace()
-        guard position < bytes.count else { throw error("unexpected end") }
-        let c = bytes[position]
-        if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
-            guard depth < Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth) levels") }
-            depth += 1
-        }
-        defer { if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") { depth -= 1 } }
-        switch c {
-        case UInt8(ascii: "{"):
-            position += 1
+    /// The value Python's json.loads would give: an integer literal is an int (a float when it
+    /// does not fit 64 bits), anything else a float; a key written twice keeps its first place
+    /// and its last value.
+    public init(_ json: JSON) {
+        switch json {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .number(let n):
+            if let i = n.int { self = .int(i) } else { self = .double(n.double) }
+        case .string(let s): self = .string(s)
+        case .array(let items): self = .array(items.map(JSONValue.init))
+        case .object(let members):
             var object = JSONObject()
-            skipSpace()
-            if position < bytes.count && bytes[position] == UInt8(ascii: "}") { position += 1; return .object(object) }
-            while true {
-                skipSpace()
-                guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key") }
-                let key = try string()
-                skipSpace()
-                guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                position += 1
-                object[key] = try value()
-                skipSpace()
-                guard position < bytes.count else { throw error("unexpected end") }
-                if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-                if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(object) }
-                throw error("expected ',' or '}'")
-            }
-        case UInt8(ascii: "["):
-            position += 1
-            var items: [JSONValue] = []
-            skipSpace()
-            if position < bytes.count && bytes[position] == UInt8(ascii: "]") { position += 1; return .array(items) }
-            while true {
-                items.append(try value())
-                skipSpace()
-                guard position < bytes.count else { throw error("unexpected end") }
-                if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-                if bytes[position] == UInt8(ascii: "]") { position += 1; return .array(items) }
-                throw error("expected ',' or ']'")
-            }
-        case UInt8(ascii: "\""):
-            return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        // Python's json reads and writes NaN, Infinity and -Infinity (and serialized() writes
-        // them), so they read back here too.
-        case UInt8(ascii: "N"): try literal("NaN"); return .double(.nan)
-        case UInt8(ascii: "I"): try literal("Infinity"); return .double(.infinity)
-        case UInt8(ascii: "-") where position + 1 < bytes.count && bytes[position + 1] == UInt8(ascii: "I"):
-            try literal("-Infinity"); return .double(-.infinity)
-        default: return try number()
-        }
-    }
-
-    mutating func literal(_ word: String) throws {
-        for b in word.utf8 {
-            guard position < bytes.count, bytes[position] == b else { throw error("expected \(word)") }
-            position += 1
-        }
-    }
-
-    mutating func number() throws -> JSONValue {
-        let start = position
-        var isInteger = true
-        while position < bytes.count {
-            let b = bytes[position]
-            if (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "-") || b == UInt8(ascii: "+") {
-                position += 1
-            } else if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") {
-                isInteger = false
-                position += 1
-            } else { break }
-        }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-        if isInteger, let i = Int(text) { return .int(i) }
-        guard !text.isEmpty, let d = Double(text) else { position = start; throw error("unexpected character") }
-        return .double(d)
-    }
-
-    mutating func hex4() throws -> UInt32 {
-        guard position + 4 <= bytes.count else { throw error("short \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let b = bytes[position]
-            let d: UInt8
-            switch b {
-            case 0x30...0x39: d = b - 0x30
-            case 0x41...0x46: d = b - 0x41 + 10
-            case 0x61...0x66: d = b - 0x61 + 10
-            default: throw error("bad \\u escape")
-            }
-            v = v * 16 + UInt32(d)
-            position += 1
-        }
-        return v
-    }
-
-    mutating func string() throws -> String {
-        position += 1 // opening quote
-        var out: [UInt8] = []
-        var runStart = position
-        while true {
-            guard position < bytes.count else { throw error("unterminated string") }
-            let b = bytes[position]
-            if b == UInt8(ascii: "\"") {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
-                position += 1
-                return String(decoding: out, as: UTF8.self)
-            }
-            if b != UInt8(ascii: "\\") { position += 1; continue }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
-            position += 1
-            guard position < bytes.count else { throw error("unterminated escape") }
-            let e = bytes[position]
-            position += 1
-            switch e {
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "u"):
-                var scalar = try hex4()
-                if (0xD800..<0xDC00).contains(scalar), position + 6 <= bytes.count,
-                   bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") {
-                    let save = position
-                    position += 2
-                    let low = try hex4()
-                    if (0xDC00..<0xE000).contains(low) {
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else { position = save }
-                }
-                let s = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-                out.append(contentsOf: Array(String(Character(s)).utf8))
-            default: out.append(e)
-            }
-            runStart = position
+            for m in members { object[m.key] = JSONValue(m.value) }
+            self = .object(object)
         }
     }
 }
@@ -297,7 +154,8 @@ extension JSONValue {
         case .object(let object):
             if object.count == 0 { out += "{}"; return }
             out += "{"
-            let keys = sortKeys ? object.keys.sorted() : object.keys
+            // Python's sort_keys orders by code point (Swift's String < would order canonically).
+            let keys = sortKeys ? object.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) } : object.keys
             for (i, key) in keys.enumerated() {
                 if i > 0 { out += indent == nil ? ", " : "," }
                 if let indent { out += "\n" + String(repeating: " ", count: indent * (level + 1)) }

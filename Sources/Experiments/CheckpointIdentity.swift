@@ -23,8 +23,12 @@ public struct CheckpointIdentity: Sendable {
     /// Fingerprints the base and the variants (all, or those labelled in `only`). Local
     /// checkpoints: every weight is streamed once, unless `cache` knows the files unchanged. Served checkpoints: the server is asked what
     /// it serves under the name (see RemoteBackend.identity), so `server` must be given.
+    ///
+    /// A variant whose files cannot be read (a missing adapter, a broken header) goes to `failed`,
+    /// which rethrows by default; `run` records it and leaves the variant out, so the others run.
     public static func resolve(_ e: Experiment, server: RemoteOptions? = nil, only: Set<String>? = nil, cache: FingerprintCache? = nil,
-                               progress: (String) -> Void = { _ in }) throws -> (base: CheckpointIdentity, variants: [CheckpointIdentity]) {
+                               progress: (String) -> Void = { _ in },
+                               failed: (_ label: String, _ error: Error) throws -> Void = { throw $1 }) throws -> (base: CheckpointIdentity, variants: [CheckpointIdentity]) {
         guard !e.needsServer || server != nil else {
             throw ExperimentError(file: e.file, line: nil, "some checkpoints are served but no server options were given")
         }
@@ -43,23 +47,20 @@ public struct CheckpointIdentity: Sendable {
             ? try served(label: "base", method: "base", name: e.backend.servedModel, e: e, server: server!, isBase: true)
             : CheckpointIdentity(label: "base", method: "base", model: e.base, fingerprint: e.computeDType.fingerprint(try localBase().fingerprint),
                                  isBase: true, computeDType: e.computeDType)
-        var out: [CheckpointIdentity] = []
-        for v in e.variants where only?.contains(v.label) ?? true {
-            progress(v.label)
+        func variant(_ v: Variant) throws -> CheckpointIdentity {
             if v.backendKind == .openai {
                 var own = server!
                 if let u = v.baseURL { own.baseURL = URL(string: u)! }  // checked when the file was read
                 var c = try served(label: v.label, method: v.method.rawValue, name: v.servedModel, e: e, server: own, isBase: false)
                 (c.rank, c.step, c.tokens, c.adapter) = (v.rank, v.step, v.tokens, v.adapter ?? v.model)
-                out.append(c)
-                continue
+                return c
             }
             switch v.method {
             case .full:
                 let fp = try Fingerprint.of(model: try ModelDirectory(path: v.model!), cache: cache)
-                out.append(CheckpointIdentity(label: v.label, method: v.method.rawValue, rank: v.rank, step: v.step, tokens: v.tokens,
-                                              model: v.model!, fingerprint: v.computeDType.fingerprint(fp), isBase: false,
-                                              computeDType: v.computeDType))
+                return CheckpointIdentity(label: v.label, method: v.method.rawValue, rank: v.rank, step: v.step, tokens: v.tokens,
+                                          model: v.model!, fingerprint: v.computeDType.fingerprint(fp), isBase: false,
+                                          computeDType: v.computeDType)
             case .lora, .qlora:
                 let (baseModel, baseFP) = try localBase()
                 let adapter = try LoRAAdapter(path: v.adapter!, base: baseModel.tensors)
@@ -75,7 +76,17 @@ public struct CheckpointIdentity: Sendable {
                     c.computeDType = v.computeDType
                     c.fingerprint = v.computeDType.fingerprint(fp)
                 }
-                out.append(c)
+                return c
+            }
+        }
+
+        var out: [CheckpointIdentity] = []
+        for v in e.variants where only?.contains(v.label) ?? true {
+            progress(v.label)
+            do {
+                out.append(try variant(v))
+            } catch {
+                try failed(v.label, error)
             }
         }
         return (base, out)

@@ -28,10 +28,15 @@ public enum RunEvent {
     case spectraSkipped(label: String, reason: String)
     /// A shard's documents of a task are stored (its aggregate waits for `merge`).
     case partFinished(label: String, task: String, documents: Range<Int>, scored: Int)
+    /// A checkpoint's files, evaluation or spectra failed; the run goes on with the others and
+    /// ends with `RunFailures`.
+    case failed(CheckpointFailure)
 }
 
 /// `forgetlens run`: every checkpoint (base first) on every task, then every variant's spectra,
-/// each unit committed to the store as it completes; what is stored is never recomputed.
+/// each unit committed to the store as it completes; what is stored is never recomputed. A
+/// checkpoint that fails (unreadable files, NaN weights, a spectrum that cannot be computed) is
+/// recorded and the others carry on; the run then throws `RunFailures` listing each.
 public final class ExperimentRunner {
     public let experiment: Experiment
     public let catalog: TaskCatalog
@@ -78,8 +83,17 @@ public final class ExperimentRunner {
                         || !(spectraParts?[v.label]?.isEmpty ?? true)
                 }.map(\.element.label))
             }
+            var failures: [CheckpointFailure] = []
+            func record(_ label: String, _ stage: CheckpointFailure.Stage, _ error: Error) throws {
+                if endsTheRun(error) { throw error }
+                let failure = CheckpointFailure(label: label, stage: stage, error: error)
+                failures.append(failure)
+                events(.failed(failure))
+            }
             let (base, variants) = try CheckpointIdentity.resolve(experiment, server: server, only: only,
-                                                                  cache: options.reuseFingerprints ? store.fingerprintCache : nil) { events(.fingerprinting($0)) }
+                                                                  cache: options.reuseFingerprints ? store.fingerprintCache : nil,
+                                                                  progress: { events(.fingerprinting($0)) },
+                                                                  failed: { try record($0, .files, $1) })
             let index = Dictionary(uniqueKeysWithValues: experiment.variants.enumerated().map { ($1.label, $0 + 1) })
             // the base in each 4-bit form QLoRA variants use: quantization's own cost (whole runs only)
             let quantizedBases = shard == nil ? CheckpointIdentity.quantizedBases(experiment, base: base) : []
@@ -88,7 +102,9 @@ public final class ExperimentRunner {
             for c in all { if let r = c.remote { events(.served(label: c.label, description: "\(r.name) (\(r.form))")) } }
             for (i, c) in all.enumerated() {
                 events(.checkpoint(index: i + 1, total: all.count, label: c.label))
-                try evaluate(c, checkpoint: c.isBase ? 0 : index[c.label] ?? 0, shard: shard, events: events)
+                do { try evaluate(c, checkpoint: c.isBase ? 0 : index[c.label] ?? 0, shard: shard, events: events) } catch {
+                    try record(c.label, .evaluation, error)
+                }
             }
             if experiment.spectra.enabled {
                 for c in variants {
@@ -99,9 +115,16 @@ public final class ExperimentRunner {
                     }
                     let mine = spectraParts.map { $0[c.label] ?? [] }  // nil: every tensor
                     if mine?.isEmpty == true { continue }
-                    try spectra(v, c, baseFingerprint: base.fingerprint, only: mine, events: events)
-                    try weightSpectra(v, c, baseFingerprint: base.fingerprint, only: mine)
+                    do {
+                        try spectra(v, c, baseFingerprint: base.fingerprint, only: mine, events: events)
+                        try weightSpectra(v, c, baseFingerprint: base.fingerprint, only: mine)
+                    } catch {
+                        try record(c.label, .spectra, error)
+                    }
                 }
+            }
+            if !failures.isEmpty {
+                throw RunFailures(failures: failures, checkpoints: 1 + experiment.variants.filter { only?.contains($0.label) ?? true }.count + quantizedBases.count)
             }
             try store.finishRun(runID, status: "finished")
         } catch {
@@ -226,7 +249,9 @@ public final class ExperimentRunner {
         for (i, p) in perturbations.enumerated() {
             events(.spectra(label: c.label, done: i, total: perturbations.count, tensor: p.name))
             if stored[p.name] != nil { continue }
-            let t = try analyzer.analyze(p, base: baseModel)
+            let t: TensorSpectrum
+            do { t = try analyzer.analyze(p, base: baseModel) } catch { throw spectrumError(p, base: baseModel, underlying: error) }
+            guard t.hasFiniteSingularValues else { throw spectrumError(p, base: baseModel, underlying: nil) }
             try store.save(SpectrumRecord(baseFingerprint: baseFingerprint, fingerprint: c.fingerprint, tensor: t.name, variance: settings.variance,
                                           kind: t.kind.rawValue, rows: t.shape[0], cols: t.shape[1], singularValues: t.singularValues,
                                           rank90: t.rank90, gaussianRank90: t.gaussianRank90, stableRank: t.stableRank,

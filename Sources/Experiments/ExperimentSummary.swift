@@ -72,6 +72,10 @@ public enum ExperimentSummary {
             + variants.map { ($0.label, $0.method.rawValue, $0.rank, $0.step, $0.tokens, false) }
         let fromRuns = Dictionary(uniqueKeysWithValues: variants.map { ($0.label, $0) })
         notes += e.skipped
+        // A run that ended with failed checkpoints (RunFailures) says which in its first line.
+        if let last = try store.runs().last, last.status.hasPrefix("failed: ") {
+            notes.append("The last `forgetlens run` failed: " + (last.status.dropFirst(8).split(separator: "\n").first.map(String.init) ?? ""))
+        }
         for entry in entries {
             var row = VariantRow(label: entry.label, method: entry.method, rank: entry.rank ?? checkpoints[entry.label]?.rank,
                                  step: entry.step, tokens: entry.tokens, isBase: entry.isBase, learning: nil, probeMean: nil, forgetting: nil)

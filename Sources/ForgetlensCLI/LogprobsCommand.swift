@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoints
 import Engine
 import Foundation
+import JSONReader
 import Tokenizers
 
 /// `forgetlens logprobs`: per-token log-probs of texts under a model (optionally with an adapter),
@@ -63,7 +64,7 @@ struct Logprobs: ParsableCommand {
         for line in input.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            guard let text = try? JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed]) as? String else {
+            guard let text = (try? JSONReader.parse(line))?.stringValue else {
                 throw LogprobsError("stdin line \(lineNumber) is not a JSON string (expected one JSON-encoded string per line)")
             }
             sequences.append(Array(tokenizer.encode(text, addSpecialTokens: true).suffix(lm.maxLength)))

@@ -124,6 +124,9 @@ struct RunCommand: ParsableCommand {
                 say("  \(label) spectra: \(total) tensors (\(computed == 0 ? "all stored" : "\(computed) computed now"))")
             case .spectraSkipped(let label, let reason):
                 say("  \(label) spectra skipped: \(reason)")
+            case .failed(let failure):
+                bar = nil
+                say("  \(failure.label) failed (\(failure.stage.rawValue)): \(failure.message); going on with the others")
             case .partFinished(_, let task, let docs, let scored):
                 bar = nil
                 let name = task.padding(toLength: max(task.count, 18), withPad: " ", startingAt: 0)

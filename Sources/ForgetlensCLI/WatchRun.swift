@@ -41,6 +41,7 @@ struct WatchRun {
         let watcher = RunWatcher(interval: w.interval ?? 60, untilStep: w.untilStep, sharded: shard != nil)
         var catalogs: [String: TaskCatalog] = [:]
         var newLabels: Set<String> = []
+        var failures: RunFailures? = nil  // of the last round
         let ending = try watcher.watch(load: {
             let (e, catalog) = try ExperimentContext.load(file)
             catalogs[e.file] = catalog
@@ -55,13 +56,20 @@ struct WatchRun {
                 } catch { say("report not refreshed: \(error)") }
             }
             var previous: String? = nil
-            try ExperimentRunner(experiment: e, catalog: catalog, store: store, options: options).run(shard: shard) { event in
-                if stopRequested != 0 { stop() }  // every event falls between two commits
-                if case .checkpoint(_, _, let label) = event {
-                    if let previous, newLabels.contains(previous) { refresh() }  // a new checkpoint's scores are in
-                    previous = label
+            do {
+                try ExperimentRunner(experiment: e, catalog: catalog, store: store, options: options).run(shard: shard) { event in
+                    if stopRequested != 0 { stop() }  // every event falls between two commits
+                    if case .checkpoint(_, _, let label) = event {
+                        if let previous, newLabels.contains(previous) { refresh() }  // a new checkpoint's scores are in
+                        previous = label
+                    }
+                    printer(event)
                 }
-                printer(event)
+                failures = nil
+            } catch let f as RunFailures {
+                // One broken checkpoint does not stop the watch: the next round tries it again.
+                failures = f
+                say("[watch] \(f)")
             }
             refresh()  // the last checkpoint and the spectra
         }, shouldStop: { stopRequested != 0 }, events: { event in
@@ -75,6 +83,7 @@ struct WatchRun {
             }
         })
         if ending == .stopped { stop() }
+        if let failures { throw failures }
         print("Results in \(store.path). Watched until step \(w.untilStep ?? 0).")
     }
 

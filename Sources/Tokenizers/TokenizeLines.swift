@@ -1,4 +1,5 @@
 import Foundation
+import JSONReader
 
 /// Helpers for `forgetlens tokenize`: line-oriented encoding and a timing loop.
 public enum TokenizeLines {
@@ -36,7 +37,7 @@ public enum TokenizeLines {
 
     private static func parseLine(_ line: Data, lineNumber: Int) throws -> String? {
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
-        guard let s = try? JSONSerialization.jsonObject(with: line, options: [.fragmentsAllowed]) as? String else {
+        guard let s = (try? JSONReader.parse(line))?.stringValue else {
             throw TokenizeLinesError(line: lineNumber)
         }
         return s

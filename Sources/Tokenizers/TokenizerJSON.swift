@@ -1,23 +1,22 @@
 import Foundation
+import JSONReader
 
 /// A JSON value that remembers where it came from, so that every accessor can throw a
 /// `TokenizerError` naming the exact path (`model.merges[12]`).
 struct JSONNode {
-    let value: JSONValue
+    let value: JSON
     let path: String
 
-    init(_ value: JSONValue, path: String) {
+    init(_ value: JSON, path: String) {
         self.value = value
         self.path = path
     }
 
     static func parse(_ data: Data) throws -> JSONNode {
         do {
-            let value = try data.withUnsafeBytes { raw in
-                try JSONParser.parse(raw.bindMemory(to: UInt8.self))
-            }
+            let value = try data.withUnsafeBytes { raw in try JSONReader.parse(raw) }
             return JSONNode(value, path: "")
-        } catch let f as JSONParser.Failure {
+        } catch let f as JSONSyntaxError {
             throw TokenizerError(.unreadable, path: "", "not valid JSON (\(f.message) at byte \(f.offset))")
         }
     }
@@ -26,15 +25,15 @@ struct JSONNode {
 
     var isNull: Bool { if case .null = value { return true } else { return false } }
 
-    private func members() throws -> [(key: String, value: JSONValue)] {
+    private func members() throws -> [JSONMember] {
         guard case .object(let m) = value else { throw malformed("expected an object") }
         return m
     }
 
     /// The member `key`, or nil when absent or JSON null (HF writes optional fields as null).
     func optional(_ key: String) throws -> JSONNode? {
-        // Last duplicate wins, as with serde_json.
-        guard let v = try members().last(where: { $0.key == key })?.value else { return nil }
+        // Last duplicate wins, as in a serde_json map (keys compared by their exact scalars).
+        guard let v = try members().last(where: { JSON.sameKey($0.key, key) })?.value else { return nil }
         if case .null = v { return nil }
         return JSONNode(v, path: childPath(key))
     }
@@ -48,7 +47,7 @@ struct JSONNode {
 
     func has(_ key: String) -> Bool {
         guard case .object(let m) = value else { return false }
-        return m.contains { $0.key == key }
+        return m.contains { JSON.sameKey($0.key, key) }
     }
 
     func string() throws -> String {
@@ -64,13 +63,17 @@ struct JSONNode {
     }
 
     func int() throws -> Int {
-        guard case .number(let d) = value, d == d.rounded(), abs(d) < 9e15 else { throw malformed("expected an integer") }
+        guard case .number(let n) = value else { throw malformed("expected an integer") }
+        if let i = n.int, i.magnitude < 9_000_000_000_000_000 { return i }
+        // 2.0 or 1e3 are integers too (the value, not the spelling, counts).
+        let d = n.double
+        guard d == d.rounded(), abs(d) < 9e15 else { throw malformed("expected an integer") }
         return Int(d)
     }
 
     func double() throws -> Double {
-        guard case .number(let d) = value else { throw malformed("expected a number") }
-        return d
+        guard case .number(let n) = value else { throw malformed("expected a number") }
+        return n.double
     }
 
     func array() throws -> [JSONNode] {

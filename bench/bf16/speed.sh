@@ -8,6 +8,8 @@
 # forgetlens's number is its --timing line (scoring after load; bf16 weights are packed at load);
 # PyTorch's times its forward passes after load. BENCH_THREADS (default 2) for all. Run on an
 # otherwise idle machine. SMOKE=1 runs it on the tiny fixture models (checks the script only).
+# BENCH_MODELS (default "110m 1b") picks the models; BENCH_PROMPTS=N scores only the first N prompts
+# (the 1B model at all 32 prompts takes ~6 minutes a round on 2 cores; 8 prompts = 1,400 tokens).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:-.build/release/forgetlens}"
@@ -22,10 +24,16 @@ if [ "${SMOKE:-0}" = 1 ]; then
   prompts="$out/smoke-prompts.jsonl"
   python3 -c 'import json; [print(json.dumps(json.loads(l)["text"])) for l in open("'"$root"'/Tests/Fixtures/reference/logprob_prompts.jsonl")]' >"$prompts"
 else
-  python3 "$here/../quant/make_110m.py" "$out" >&2
-  python3 "$here/make_1b.py" "$out" >&2
-  models=("$out/llama-110m-bf16" "$out/llama-1b-bf16")
+  models=()
+  for which in ${BENCH_MODELS:-110m 1b}; do
+    case "$which" in
+      110m) python3 "$here/../quant/make_110m.py" "$out" >&2; models+=("$out/llama-110m-bf16") ;;
+      1b) python3 "$here/../quant/make_110m.py" "$out" >&2; python3 "$here/make_1b.py" "$out" >&2; models+=("$out/llama-1b-bf16") ;;
+      *) echo "BENCH_MODELS: '$which' is not 110m or 1b" >&2; exit 2 ;;
+    esac
+  done
   prompts="$out/prompts.jsonl"
+  if [ -n "${BENCH_PROMPTS:-}" ]; then head -n "$BENCH_PROMPTS" "$prompts" >"$out/prompts-$BENCH_PROMPTS.jsonl"; prompts="$out/prompts-$BENCH_PROMPTS.jsonl"; fi
 fi
 rate() { sed -n 's/.*(\([0-9.]*\) tokens\/s).*/\1/p'; }
 torch_rate() { sed -n 's/.*= \([0-9.]*\) tokens\/s/\1/p'; }

@@ -68,7 +68,13 @@ def main():
                            "{{choices.text|join(', ')}} {{question.strip()|upper}}", "{{[question, answerKey]}}",
                            "{{choices['text'][-1]|capitalize}}{{flag}}{{x}}"]):
         put("template", f"t{i}", t)
-    for i, j in enumerate(['{"a": [1, -2.5e-3, "x\\u00e9\\ud83d\\ude00", null, true, false, {}]}', '[]', '"\\n\\t"', '{"nested": {"k": [[[1]]]}}']):
+    for i, j in enumerate(['{"a": [1, -2.5e-3, "x\\u00e9\\ud83d\\ude00", null, true, false, {}]}', '[]', '"\\n\\t"', '{"nested": {"k": [[[1]]]}}',
+                           # the one reader's own cases: duplicate keys, canonically equivalent keys,
+                           # integers past 2^53 and 2^64, -0.0, exponents, lone surrogates, Python's NaN
+                           '{"a": 1, "b": 2, "a": 3}', '{"\\u00e9": 1, "e\\u0301": 2, "\u00e9": 3, "e\u0301": 4}',
+                           '[18446744073709551615, 18446744073709551616, 9007199254740993, -9223372036854775808]',
+                           '[-0, -0.0, 1E+2, 2.5e-3, 1e400, 1e-400, 9007199254740993.0]', '"\\ud800\\u0041\\udc00"',
+                           '[NaN, Infinity, -Infinity]']):
         put("json", f"j{i}", j)
     put("response", "echo", json.dumps({"choices": [{"text": "The cat", "logprobs": {"tokens": ["The", " cat"], "token_logprobs": [None, -1.5],
                                         "top_logprobs": [None, {" cat": -1.5, " dog": -0.5}], "text_offset": [0, 3]}}]}))
