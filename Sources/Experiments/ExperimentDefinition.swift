@@ -23,7 +23,9 @@ public struct ExperimentDefinition: Codable, Equatable, Sendable {
         public var servedModel: String?
         /// "native" or "openai": where this variant is scored.
         public var backend: String
-        enum CodingKeys: String, CodingKey { case label, method, rank, step, tokens, backend, servedModel = "served_model" }
+        /// series: (absent when the file gives none, so older definitions keep their hash).
+        public var series: String?
+        enum CodingKeys: String, CodingKey { case label, method, rank, step, tokens, backend, series, servedModel = "served_model" }
     }
     public struct SpectraEntry: Codable, Equatable, Sendable {
         public var enabled: Bool
@@ -59,7 +61,7 @@ public struct ExperimentDefinition: Codable, Equatable, Sendable {
         self.tasks = tasks
         variants = e.variants.map {
             VariantEntry(label: $0.label, method: $0.method.rawValue, rank: $0.rank, step: $0.step, tokens: $0.tokens,
-                         servedModel: $0.servedModel, backend: $0.backendKind.rawValue)
+                         servedModel: $0.servedModel, backend: $0.backendKind.rawValue, series: $0.series)
         }
         spectra = SpectraEntry(enabled: e.spectra.enabled, modules: e.spectra.modules ?? "", variance: e.spectra.variance)
         backend = e.backend.kind.rawValue
@@ -98,7 +100,7 @@ public struct ExperimentDefinition: Codable, Equatable, Sendable {
         }
         if variants != other.variants {
             let a = variants.map(\.label), b = other.variants.map(\.label)
-            out.append(a == b ? "variants differ in method, rank, step, tokens, backend or served_model" : "variants \(a) vs \(b)")
+            out.append(a == b ? "variants differ in method, rank, step, tokens, backend, served_model or series" : "variants \(a) vs \(b)")
         }
         if spectra != other.spectra { out.append("spectra settings differ") }
         if backend != other.backend || baseServedModel != other.baseServedModel { out.append("backend \(backend) vs \(other.backend)") }

@@ -46,6 +46,9 @@ public struct Variant: Sendable, Equatable {
     public var computeDType: ComputeDType = .fp32
     /// quantization is QLoRA's default because the file gave none.
     public var quantizationDefaulted = false
+    /// series: the training run this checkpoint belongs to, for hand-listed checkpoints (a
+    /// `runs:` glob's checkpoints are its label's series); nil: method and rank.
+    public var series: String?
 
     /// Local weights to compute spectra from (a served variant may have none).
     public var hasLocalWeights: Bool { model != nil || adapter != nil }
@@ -63,6 +66,11 @@ public struct SpectraSettings: Sendable, Equatable {
     /// Regular expression searched in tensor names; nil = every perturbed tensor.
     public var modules: String?
     public var variance = 0.9
+    /// Tensors whose W_base, W_ft and Gaussian-comparison spectra are stored (regular expression
+    /// searched in tensor names); nil: one attention and one MLP matrix of the middle layer
+    /// (WeightSpectraChoice). `weights: false` stores none.
+    public var weights: String?
+    public var weightsEnabled = true
 }
 
 /// The experiment file (YAML): a base, its variants, the tasks and options.
@@ -115,8 +123,8 @@ public struct Experiment: Sendable {
         return nil
     }
 
-    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend", "quantization", "compute_dtype"]
-    static let spectraKeys: Set<String> = ["enabled", "modules", "variance"]
+    static let variantKeys: Set<String> = ["label", "method", "rank", "step", "tokens", "model", "adapter", "served_model", "base_url", "backend", "quantization", "compute_dtype", "series"]
+    static let spectraKeys: Set<String> = ["enabled", "modules", "variance", "weights"]
     static let runKeys: Set<String> = ["label", "runs", "method", "rank", "tokens_per_step"]
 
     /// Some checkpoint is scored by a server.
@@ -269,7 +277,7 @@ public struct Experiment: Sendable {
 
         var spectra = SpectraSettings()
         if let n = top["spectra"] {
-            guard case .mapping(let m) = n else { throw fail(n, "spectra: expected a mapping {enabled:, modules:, variance:}") }
+            guard case .mapping(let m) = n else { throw fail(n, "spectra: expected a mapping {enabled:, modules:, variance:, weights:}") }
             try checkKeys(m, spectraKeys, "spectra")
             if let e = m["enabled"] {
                 guard Self.tag(e, .bool), let b = e.bool else { throw fail(e, "spectra.enabled: expected true or false") }
@@ -284,6 +292,16 @@ public struct Experiment: Sendable {
                     throw fail(v, "spectra.variance: expected a number in (0, 1]")
                 }
                 spectra.variance = x
+            }
+            if let w = m["weights"] {
+                if Self.tag(w, .bool), w.bool == false {
+                    spectra.weightsEnabled = false
+                } else {
+                    guard w.scalar != nil, Self.tag(w, .str), let pattern = w.string, !pattern.isEmpty, (try? NSRegularExpression(pattern: pattern)) != nil else {
+                        throw fail(w, "spectra.weights: expected a regular expression of tensor names (or false), got '\(w.string ?? "a \(kind(w))")'")
+                    }
+                    spectra.weights = pattern
+                }
             }
         }
 
@@ -344,6 +362,7 @@ public struct Experiment: Sendable {
             }
             var v = Variant(label: label, method: method, rank: try int(m, "rank", where_, minimum: 1),
                             step: try int(m, "step", where_), tokens: try int(m, "tokens", where_), line: item.mark?.line)
+            v.series = try string(m, "series", where_)
             v.backendKind = backend.kind
             if let b = m["backend"] {
                 guard b.scalar != nil, let text = b.string, let k = BackendSettings.Kind(rawValue: text) else {

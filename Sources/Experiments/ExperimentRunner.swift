@@ -115,7 +115,10 @@ public final class ExperimentRunner {
                     }
                     let mine = spectraParts.map { $0[c.label] ?? [] }  // nil: every tensor
                     if mine?.isEmpty == true { continue }
-                    do { try spectra(v, c, baseFingerprint: base.fingerprint, only: mine, events: events) } catch {
+                    do {
+                        try spectra(v, c, baseFingerprint: base.fingerprint, only: mine, events: events)
+                        try weightSpectra(v, c, baseFingerprint: base.fingerprint, only: mine)
+                    } catch {
                         try record(c.label, .spectra, error)
                     }
                 }
@@ -262,5 +265,26 @@ public final class ExperimentRunner {
                                              modules: modules, tensors: perturbations.count))
         }
         events(.spectraFinished(label: c.label, computed: computed, total: perturbations.count))
+    }
+
+    /// The chosen tensors' W_base, W_ft, G and W_base + G spectra (those not stored yet); a
+    /// shard computes the chosen tensors whose Delta spectrum is its own.
+    func weightSpectra(_ v: Variant, _ c: CheckpointIdentity, baseFingerprint: String, only: Set<String>?) throws {
+        guard experiment.spectra.weightsEnabled else { return }
+        let baseModel = try experiment.spectraBase()
+        let all = try experiment.perturbations(v, baseModel: baseModel)
+        let chosen = Set(try WeightSpectraChoice.choose(all.map(\.name), pattern: experiment.spectra.weights))
+        let stored = try store.weightSpectra(base: baseFingerprint, fingerprint: c.fingerprint)
+        var options = SpectraOptions()
+        options.variance = experiment.spectra.variance
+        let analyzer = SpectraAnalyzer(options: options)
+        for p in all where chosen.contains(p.name) && stored[p.name] == nil && (only?.contains(p.name) ?? true) {
+            let seed = GaussianMatrix.seed(tensor: p.name)
+            let w = try analyzer.weightSpectra(p, base: baseModel, gaussianSeed: seed)
+            try store.save(WeightSpectrumRecord(baseFingerprint: baseFingerprint, fingerprint: c.fingerprint, tensor: p.name,
+                                                baseSingularValues: w.base, finetunedSingularValues: w.finetuned,
+                                                gaussianSingularValues: w.gaussian ?? [], basePlusGaussianSingularValues: w.basePlusGaussian ?? [],
+                                                gaussianSeed: String(seed)))
+        }
     }
 }

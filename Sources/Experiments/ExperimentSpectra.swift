@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import Reports
 import Spectra
 
 extension Experiment {
@@ -73,5 +74,31 @@ extension Experiment {
         var out: [String: Set<String>] = [:]
         for (u, s) in zip(units, owner) where s == shard.index - 1 { out[u.label, default: []].insert(u.tensor) }
         return out
+    }
+}
+
+/// Which tensors' weight spectra (W_base, W_ft, Gaussian comparison) an experiment stores:
+/// they are formed densely, so a few, not all.
+public enum WeightSpectraChoice {
+    /// With `pattern`: every name it matches. Without: in the middle layer (the one at index
+    /// count / 2 of the sorted layers), the first attention matrix and the first MLP matrix in
+    /// checkpoint order (llama: q_proj and gate_proj); a LoRA that changes only attention gets
+    /// one. Names without a layer number are never chosen by default.
+    public static func choose(_ names: [String], pattern: String?) throws -> [String] {
+        if let pattern {
+            let regex = try NSRegularExpression(pattern: pattern)
+            return names.filter { regex.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }
+        }
+        let layered = names.compactMap { n -> (name: String, layer: Int, module: String)? in
+            let (l, m) = SpectrumSummary.layerAndModule(n)
+            return l.map { (n, $0, m) }
+        }
+        let layers = Array(Set(layered.map(\.layer))).sorted()
+        guard !layers.isEmpty else { return [] }
+        let middle = layers[layers.count / 2]
+        let inLayer = layered.filter { $0.layer == middle }
+        let attention = inLayer.first { $0.module.contains("attn") || $0.module.contains("attention") }
+        let mlp = inLayer.first { $0.module.contains("mlp") || $0.module.contains("ffn") || $0.module.contains("feed_forward") }
+        return [attention, mlp].compactMap { $0?.name }
     }
 }

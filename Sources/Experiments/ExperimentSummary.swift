@@ -14,6 +14,10 @@ public enum ExperimentSummary {
         var notes: [String] = vanished
         var targetMetrics: [String: String] = [:]
         for t in e.targets { targetMetrics[t] = TaskCatalog.displayName(try catalog.primaryMetric(t)) }
+        // A probe's score: its primary metric (acc for multiple choice, -bits_per_byte for a rolling
+        // log-likelihood probe: forgetting is then the bits-per-byte increase).
+        var probeMetric: [String: (String, Bool)] = [:]
+        for p in e.probes { probeMetric[p] = try catalog.primaryMetric(p) }
         var itemCounts: [String: Int] = [:]
         for t in e.allTasks { itemCounts[t] = try catalog.count(t, limit: e.limit.limit(for: t)) }
 
@@ -23,9 +27,37 @@ public enum ExperimentSummary {
             guard let r = try store.taskResult(try key(fp, task), limit: limit ?? 0), let a = r.metrics[metric] else { return nil }
             return Estimate(negate ? -a.value : a.value, stderr: a.stderr)
         }
+        /// Per-document probe scores in the report's orientation: acc for multiple-choice probes;
+        /// for a rolling log-likelihood probe each document's -bits per byte (ll / bytes / ln 2),
+        /// so paired tests compare per-document means there.
         func accByDoc(_ fp: String, _ task: String) throws -> [Int: Double] {
             let items = try store.items(try key(fp, task), below: itemCounts[task])
-            return items.compactMapValues(\.acc)
+            guard let (metric, negate) = probeMetric[task], metric != "acc" else { return items.compactMapValues(\.acc) }
+            return items.compactMapValues { item -> Double? in
+                guard let m = item.metrics?[metric] else { return nil }
+                guard let w = m.weight else { return negate ? -m.value : m.value }
+                guard metric == "bits_per_byte", w > 0 else { return nil }
+                return (negate ? 1 : -1) * m.value / Double(w) / log(2.0)
+            }
+        }
+
+        /// Per-document (numerator, weight) whose ratio of sums is the task's score as the report
+        /// shows it: a mean metric (±value, 1); bits per byte (−(−ll) / ln 2 with its bytes: the
+        /// stored value is the loglikelihood); nil for other weighted metrics (perplexities).
+        func targetItems(_ fp: String, _ task: String, metric: String, negate: Bool) throws -> [Int: (value: Double, weight: Double)]? {
+            let items = try store.items(try key(fp, task), below: itemCounts[task])
+            var out: [Int: (value: Double, weight: Double)] = [:]
+            for (doc, item) in items {
+                guard let m = item.metrics?[metric] else { continue }
+                if let w = m.weight {
+                    guard metric == "bits_per_byte", w > 0 else { return nil }
+                    // bpb = −Σll / Σbytes / ln 2; the report's score is ∓ that
+                    out[doc] = ((negate ? 1 : -1) * m.value / log(2.0), Double(w))
+                } else {
+                    out[doc] = (negate ? -m.value : m.value, 1)
+                }
+            }
+            return out.isEmpty ? nil : out
         }
 
         /// (task, metric) of every diversity measure the diversity tasks list.
@@ -48,6 +80,7 @@ public enum ExperimentSummary {
             var row = VariantRow(label: entry.label, method: entry.method, rank: entry.rank ?? checkpoints[entry.label]?.rank,
                                  step: entry.step, tokens: entry.tokens, isBase: entry.isBase, learning: nil, probeMean: nil, forgetting: nil)
             row.run = fromRuns[entry.label]?.run
+            row.series = fromRuns[entry.label]?.series
             row.trainingLoss = fromRuns[entry.label]?.trainingLoss
             guard let cp = checkpoints[entry.label] else {
                 notes.append("\(entry.label): not evaluated yet (run `forgetlens run`).")
@@ -57,8 +90,9 @@ public enum ExperimentSummary {
             for t in e.targets {
                 let (m, neg) = try catalog.primaryMetric(t)
                 row.targetScores[t] = try score(cp.fingerprint, t, metric: m, negate: neg)
+                row.targetItems[t] = try targetItems(cp.fingerprint, t, metric: m, negate: neg)
             }
-            for p in e.probes { row.probeScores[p] = try score(cp.fingerprint, p, metric: "acc", negate: false) }
+            for p in e.probes { row.probeScores[p] = try score(cp.fingerprint, p, metric: probeMetric[p]!.0, negate: probeMetric[p]!.1) }
             for (t, m) in try diversityColumns() { row.diversity["\(t) \(m)"] = try score(cp.fingerprint, t, metric: m, negate: false) }
             let targets = e.targets.compactMap { row.targetScores[$0] }
             if targets.count == e.targets.count { row.learning = Estimate.meanOfMeans(targets) }
@@ -74,23 +108,36 @@ public enum ExperimentSummary {
         let baseFP = partials.first?.fingerprint
         let baseProbeMean = partials.first?.row.probeMean
         var baseAcc: [String: [Int: Double]] = [:]
-        if let baseFP { for p in e.probes { baseAcc[p] = try accByDoc(baseFP, p) } }
+        var probeChance: [String: Double] = [:]
+        if let baseFP {
+            for p in e.probes {
+                let items = try store.items(try key(baseFP, p), below: itemCounts[p])
+                baseAcc[p] = try accByDoc(baseFP, p)
+                // chance accuracy: mean over items of 1 / choices (the choices scored for each)
+                let choices = items.values.compactMap { $0.outcomes?.count }.filter { $0 > 0 }
+                if !choices.isEmpty { probeChance[p] = choices.reduce(0) { $0 + 1 / Double($1) } / Double(choices.count) }
+            }
+            partials[0].row.probeItems = ItemScores(baseAcc)
+        }
         for i in partials.indices {
             if partials[i].row.isBase {
                 if let m = baseProbeMean { partials[i].row.forgetting = Estimate(0, stderr: m.stderr.map { _ in 0 }) }
                 continue
             }
             guard let fp = partials[i].fingerprint else { continue }
+            for p in e.probes { partials[i].row.probeItems[p] = try accByDoc(fp, p) }
             if let b = baseProbeMean, let v = partials[i].row.probeMean { partials[i].row.forgetting = Estimate.difference(b, v) }
             var groups: [(base: [Double], variant: [Double])] = []
             for p in e.probes {
                 guard let b = baseAcc[p], !b.isEmpty else { continue }
-                let v = try accByDoc(fp, p)
+                let v = partials[i].row.probeItems[p] ?? [:]
                 let docs = b.keys.filter { v[$0] != nil }.sorted()
                 guard !docs.isEmpty else { continue }
                 let bx = docs.map { b[$0]! }, vx = docs.map { v[$0]! }
-                let (dc, dd) = McNemar.discordant(base: bx, variant: vx)
-                partials[i].row.mcnemar[p] = McNemarSummary(items: docs.count, b: dc, c: dd)
+                if probeMetric[p]!.0 == "acc" {  // McNemar is for right/wrong items
+                    let (dc, dd) = McNemar.discordant(base: bx, variant: vx)
+                    partials[i].row.mcnemar[p] = McNemarSummary(items: docs.count, b: dc, c: dd)
+                }
                 groups.append((bx, vx))
             }
             if groups.count == e.probes.count {
@@ -99,6 +146,7 @@ public enum ExperimentSummary {
         }
 
         var spectra: [SpectrumSummary] = []
+        var weightSpectra: [WeightSpectrumSummary] = []
         if let baseFP, e.spectra.enabled {
             for p in partials where !p.row.isBase {
                 guard let fp = p.fingerprint else { continue }
@@ -106,6 +154,11 @@ public enum ExperimentSummary {
                 for r in rows.sorted(by: { $0.tensor < $1.tensor }) {
                     spectra.append(SpectrumSummary(variant: p.row.label, tensor: r.tensor, rank90: r.rank90,
                                                    gaussianRank90: r.gaussianRank90, singularValues: r.singularValues))
+                }
+                for w in try store.weightSpectra(base: baseFP, fingerprint: fp).values.sorted(by: { $0.tensor < $1.tensor }) {
+                    weightSpectra.append(WeightSpectrumSummary(variant: p.row.label, tensor: w.tensor, base: w.baseSingularValues,
+                                                               finetuned: w.finetunedSingularValues, gaussian: w.gaussianSingularValues,
+                                                               basePlusGaussian: w.basePlusGaussianSingularValues))
                 }
             }
         }
@@ -140,6 +193,9 @@ public enum ExperimentSummary {
                                 fewshot: e.numFewshot ?? 0, rows: partials.map(\.row), spectra: spectra,
                                 bootstrapResamples: bootstrapResamples, notes: notes)
         model.trainingAxis = trainingAxis
+        model.probeChance = probeChance
+        model.probeMetrics = probeMetric.mapValues { TaskCatalog.displayName(($0.0, $0.1)) }
+        model.weightSpectra = weightSpectra
         model.diversityColumns = try diversityColumns().map { "\($0.0) \($0.1)" }
         model.markFrontier()
         return model

@@ -144,3 +144,25 @@ public struct SpectraPassRecord: Codable, Sendable, FetchableRecord, Persistable
         case baseFingerprint = "base_fingerprint"
     }
 }
+
+/// The spectra Biderman et al. (2024) compare Delta's with, for a few chosen tensors of a
+/// variant (spectra.weights): W_base, W_ft, the Gaussian G of Delta's shape and Frobenius norm,
+/// and W_base + G (descending singular values; Delta's own are in `spectra`).
+public struct WeightSpectrumRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "weight_spectra"
+    public var baseFingerprint: String
+    public var fingerprint: String
+    public var tensor: String
+    public var baseSingularValues: [Double]
+    public var finetunedSingularValues: [Double]
+    public var gaussianSingularValues: [Double]
+    public var basePlusGaussianSingularValues: [Double]
+    /// The seed of G, as text (SQLite integers are signed 64-bit).
+    public var gaussianSeed: String
+    enum CodingKeys: String, CodingKey {
+        case fingerprint, tensor
+        case baseFingerprint = "base_fingerprint", baseSingularValues = "base_singular_values"
+        case finetunedSingularValues = "finetuned_singular_values", gaussianSingularValues = "gaussian_singular_values"
+        case basePlusGaussianSingularValues = "base_plus_gaussian_singular_values", gaussianSeed = "gaussian_seed"
+    }
+}

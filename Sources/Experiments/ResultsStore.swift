@@ -100,6 +100,20 @@ enum StoreSchema {
                 t.column("computed_at", .datetime).notNull()
             }
         }
+        m.registerMigration("v4") { db in
+            // W_base, W_ft, G and W_base + G spectra of the chosen tensors (spectra.weights).
+            try db.create(table: "weight_spectra") { t in
+                t.column("base_fingerprint", .text).notNull()
+                t.column("fingerprint", .text).notNull()
+                t.column("tensor", .text).notNull()
+                t.column("base_singular_values", .jsonText).notNull()
+                t.column("finetuned_singular_values", .jsonText).notNull()
+                t.column("gaussian_singular_values", .jsonText).notNull()
+                t.column("base_plus_gaussian_singular_values", .jsonText).notNull()
+                t.column("gaussian_seed", .text).notNull()
+                t.primaryKey(["base_fingerprint", "fingerprint", "tensor"])
+            }
+        }
         return m
     }
 }
@@ -301,6 +315,16 @@ public final class ResultsStore: @unchecked Sendable {
     }
 
     public func save(_ s: SpectrumRecord) throws { try write { try s.save($0) } }
+
+    /// The chosen tensors' weight spectra of a variant, by tensor.
+    public func weightSpectra(base: String, fingerprint: String) throws -> [String: WeightSpectrumRecord] {
+        try read { db in
+            let rows = try WeightSpectrumRecord.filter(Column("base_fingerprint") == base && Column("fingerprint") == fingerprint).fetchAll(db)
+            return Dictionary(rows.map { ($0.tensor, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    public func save(_ w: WeightSpectrumRecord) throws { try write { try w.save($0) } }
 
     public func spectraPass(base: String, fingerprint: String, variance: Double, modules: String) throws -> SpectraPassRecord? {
         try read { try SpectraPassRecord.filter(Column("base_fingerprint") == base && Column("fingerprint") == fingerprint && Column("variance") == variance && Column("modules") == modules).fetchOne($0) }

@@ -203,8 +203,9 @@ public enum StoreMerger {
 
             let spectraBefore = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM main.spectra") ?? 0
             let incoming = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM src.spectra") ?? 0
-            for table in ["checkpoints", "task_results", "spectra", "spectra_passes"] {
+            for table in ["checkpoints", "task_results", "spectra", "spectra_passes", "weight_spectra"] {
                 let sourceHas = try Set(Row.fetchAll(db, sql: "PRAGMA src.table_info(\(table))").map { $0["name"] as String })
+                if sourceHas.isEmpty { continue }  // a store from before the table existed
                 // Older stores lack newer columns (checkpoints.served_model): those stay NULL.
                 let shared = try db.columns(in: table).map(\.name).filter(sourceHas.contains).map { "\"\($0)\"" }.joined(separator: ", ")
                 try db.execute(sql: "INSERT OR IGNORE INTO main.\(table) (\(shared)) SELECT \(shared) FROM src.\(table)")

@@ -49,6 +49,9 @@ struct SpectraCommand: ParsableCommand {
     @Flag(help: "Intruder dimensions of W_ft against W_base (needs full SVDs of both; slow on big weights).")
     var intruders = false
 
+    @Flag(help: "Also the singular values of W_base and W_ft = W_base + Delta per tensor (base_singular_values, finetuned_singular_values in the JSON; forms both densely).")
+    var weights = false
+
     @Option(help: "Top singular directions of dense perturbations used for subspace similarity and amplification.")
     var topK: Int = 16
 
@@ -65,8 +68,8 @@ struct SpectraCommand: ParsableCommand {
 
     func validate() throws {
         if quantization.quantize != nil {
-            guard finetuned == nil, compareAdapter == nil, !intruders, !amplification else {
-                throw ValidationError("--quantize gives quantization-error spectra of --base (optionally with --adapter); --finetuned, --compare-adapter, --intruders and --amplification do not apply")
+            guard finetuned == nil, compareAdapter == nil, !intruders, !amplification, !weights else {
+                throw ValidationError("--quantize gives quantization-error spectra of --base (optionally with --adapter); --finetuned, --compare-adapter, --intruders, --amplification and --weights do not apply")
             }
         } else if (finetuned == nil) == (adapter == nil) {
             throw ValidationError("Give exactly one of --finetuned DIR or --adapter DIR (or --quantize nf4|fp4 for quantization-error spectra).")
@@ -114,6 +117,7 @@ struct SpectraCommand: ParsableCommand {
         options.method = SVDMethod(rawValue: svd)!
         options.amplification = amplification
         options.intruders = intruders
+        options.weights = weights
         options.amplificationRank = topK
         options.subspaceK = topK
         let bar = ProgressBar(label: "spectra")

@@ -290,8 +290,12 @@ public struct LineSeries: Sendable {
     public var inLegend: Bool
     /// Overrides the palette colour (e.g. grey for references).
     public var color: String?
-    public init(name: String, points: [(Double, Double)], colorIndex: Int, dashed: Bool = false, markers: Bool = true, inLegend: Bool = true, color: String? = nil) {
+    /// False for a scatter: markers only, no line joining the points.
+    public var connected: Bool
+    public init(name: String, points: [(Double, Double)], colorIndex: Int, dashed: Bool = false, markers: Bool = true, inLegend: Bool = true, color: String? = nil,
+                connected: Bool = true) {
         self.name = name; self.points = points; self.colorIndex = colorIndex; self.dashed = dashed; self.markers = markers; self.inLegend = inLegend; self.color = color
+        self.connected = connected
     }
     var stroke: String { color ?? Palette.color(colorIndex) }
 }
@@ -312,7 +316,7 @@ public struct LineChart: Sendable {
         self.title = title; self.xTitle = xTitle; self.yTitle = yTitle; self.series = series; self.logY = logY; self.integerX = integerX; self.note = note; self.showLegend = showLegend
     }
 
-    public var legend: Legend { Legend(entries: series.filter(\.inLegend).map { ($0.name, $0.stroke, $0.dashed ? .dashed : .line) }) }
+    public var legend: Legend { Legend(entries: series.filter(\.inLegend).map { ($0.name, $0.stroke, !$0.connected ? .dot : $0.dashed ? .dashed : .line) }) }
 
     public func render(width: Double = 440, height: Double = 300) -> String {
         let legend = self.legend
@@ -351,8 +355,8 @@ public struct LineChart: Sendable {
         for s in series {
             let color = s.stroke
             let p = s.points.filter { $0.0.isFinite && $0.1.isFinite && (!logY || $0.1 > 0) }.map { (x($0.0), yFunc($0.1)) }
-            svg.polyline(p, stroke: color, width: s.dashed ? 1.2 : 1.8, dash: s.dashed ? "5 3" : nil, opacity: s.dashed ? 0.8 : 1)
-            if s.markers && p.count <= 40 { for q in p { svg.circle(q.0, q.1, r: 2.8, fill: color, stroke: color, strokeWidth: 0) } }
+            if s.connected { svg.polyline(p, stroke: color, width: s.dashed ? 1.2 : 1.8, dash: s.dashed ? "5 3" : nil, opacity: s.dashed ? 0.8 : 1) }
+            if s.markers && (p.count <= 40 || !s.connected) { for q in p { svg.circle(q.0, q.1, r: 2.8, fill: color, stroke: color, strokeWidth: 0) } }
         }
         if showLegend { legend.draw(&svg, x: frame.plotLeft, y: frame.plotBottom + 44) }
         if let note { svg.text(note, frame.plotLeft, height - 8, size: 10, fill: "#666") }

@@ -16,11 +16,15 @@ public enum HTMLReport {
         th { background: #f6f6f6; } td.l, th.l { text-align: left; }
         tr.base td { background: #fffbe6; } tr.frontier td:first-child { font-weight: bold; }
         .grid { display: flex; flex-wrap: wrap; gap: 12px; } .fig { margin: 8px 0; }
+        table.findings td { white-space: normal; text-align: left; vertical-align: top; } table.findings td.claim { width: 260px; } table.findings td.v { white-space: nowrap; }
+        .v-supported { color: #1b7a1b; font-weight: bold; } .v-contradicted { color: #b22222; font-weight: bold; }
+        .v-inconclusive { color: #8a6d00; font-weight: bold; } .v-unmeasurable { color: #777; }
         </style></head><body>
         <h1>\(SVG.escape(model.name)): what the fine-tunes learned and forgot</h1>
         <div class="meta">base <code>\(SVG.escape(model.base))</code> · \(model.variants.count) variants · targets \(SVG.escape(model.targets.joined(separator: ", "))) · probes \(SVG.escape(model.probes.joined(separator: ", "))) · \(model.fewshot)-shot · generated \(SVG.escape(model.generated)) by forgetlens \(SVG.escape(model.toolVersion))</div>
 
         """
+        html += findingsSection(Findings.generate(model))
         html += "<h2>Learning–forgetting tradeoff</h2>\n<div class=\"fig\">\(tradeoff(model).render(width: 1100, height: 560))</div>\n"
         html += "<p class=\"note\">x: mean accuracy over the forgetting probes (right = less forgetting); y: mean target score "
         html += "(\(SVG.escape(model.targets.map { "\($0): \(model.targetMetrics[$0] ?? "?")" }.joined(separator: ", ")))). "
@@ -46,6 +50,24 @@ public enum HTMLReport {
             html += sharedLegend(rankCharts) + "<div class=\"grid\">"
             html += rankCharts.map { "<div>\($0.render(width: 430, height: 280))</div>" }.joined(separator: "\n") + "</div>\n"
         }
+        let weightCharts = WeightSpectraFigures.spectra(model)
+        if !weightCharts.isEmpty {
+            html += "<h2>Spectra of the weights and of the change</h2>\n<p class=\"note\">Normalised singular values σ_i / σ_1 (log scale) of the base weight, the fine-tuned weight, Δ, and, for comparison, a Gaussian i.i.d. matrix G of Δ's shape and Frobenius norm and W_base + G (Biderman et al. 2024, Fig. S8), for the chosen tensors (spectra.weights) of each run's final checkpoint.</p>\n"
+            html += sharedLegend(weightCharts) + "<div class=\"grid\">"
+            html += weightCharts.map { "<div>\($0.render(width: 430, height: 280))</div>" }.joined(separator: "\n") + "</div>\n"
+        }
+        if let chart = WeightSpectraFigures.rankAlongTraining(model) {
+            html += "<h2>Rank of the change along training</h2>\n<div class=\"fig\">\(chart.render(width: 640, height: 340))</div>\n"
+            html += "<p class=\"note\">Mean over the tensors each checkpoint changes of rank90 of Δ, one line per run.</p>\n"
+        }
+        if let sf = SpectralForgetting.compute(model) {
+            html += "<h2>Does the weight change predict forgetting?</h2>\n<div class=\"grid\">"
+            html += sf.charts().map { "<div>\($0.render(width: 430, height: 300))</div>" }.joined(separator: "\n") + "</div>\n"
+            html += "<p class=\"note\">One point per checkpoint with spectra; forgetting = \(SVG.escape(sf.forgetting)). "
+            html += SVG.escape(sf.summaries.map(SpectralForgetting.describe).joined(separator: "; ")) + ". Intervals: percentile bootstrap over checkpoints (seeded).</p>\n"
+        } else if !model.spectra.isEmpty {
+            html += "<h2>Does the weight change predict forgetting?</h2>\n<p class=\"note\">Not measurable here: no probe is above chance on the base, so no checkpoint has a forgetting to compare with its spectra.</p>\n"
+        }
         let spectraCharts = spectra(model)
         if !spectraCharts.isEmpty {
             html += "<h2>Singular value spectra</h2>\n<p class=\"note\">Singular values of Δ (log scale) for a few tensors, every variant against the base.</p>\n"
@@ -64,7 +86,7 @@ public enum HTMLReport {
     public static func tradeoff(_ model: ReportModel) -> TradeoffChart {
         var bySeries: [(String, [VariantRow])] = []
         for r in model.variants where r.probeMean != nil && r.learning != nil {
-            if let i = bySeries.firstIndex(where: { $0.0 == r.seriesName }) { bySeries[i].1.append(r) } else { bySeries.append((r.seriesName, [r])) }
+            if let i = bySeries.firstIndex(where: { $0.0 == r.seriesLabel }) { bySeries[i].1.append(r) } else { bySeries.append((r.seriesLabel, [r])) }
         }
         func point(_ r: VariantRow) -> TradeoffPoint {
             TradeoffPoint(x: r.probeMean!.value, y: r.learning!.value, xErr: r.probeMean!.stderr, yErr: r.learning!.stderr,
@@ -190,6 +212,17 @@ public enum HTMLReport {
     }
 
     // MARK: tables
+
+    static func findingsSection(_ report: FindingsReport) -> String {
+        var out = "<h2>Findings</h2>\n<table class=\"findings\"><tr><th class=\"l\">claim</th><th class=\"l\">verdict</th><th class=\"l\">evidence</th></tr>\n"
+        for f in report.findings {
+            let cls = f.verdict == .supported ? "v-supported" : f.verdict == .contradicted ? "v-contradicted" : f.verdict == .inconclusive ? "v-inconclusive" : "v-unmeasurable"
+            out += "<tr><td class=\"claim\">(\(SVG.escape(f.id))) \(SVG.escape(f.claim)) <span class=\"meta\">\(SVG.escape(f.source))</span></td>"
+            out += "<td class=\"v \(cls)\">\(SVG.escape(f.verdict.rawValue))</td><td>\(SVG.escape(f.sentence))</td></tr>\n"
+        }
+        out += "</table>\n<ul class=\"note\">" + report.notes.map { "<li>\(SVG.escape($0))</li>" }.joined() + "</ul>\n"
+        return out
+    }
 
     static func summaryTable(_ model: ReportModel) -> String {
         let extra = SummaryTable.trainingColumns(model)

@@ -38,6 +38,15 @@ public struct VariantRow: Codable, Sendable {
     public var trainingLoss: Double?
     /// Generation diversity: "task metric" -> estimate (the experiment's diversity tasks).
     public var diversity: [String: Estimate] = [:]
+    /// The experiment file's series: (hand-listed checkpoints of one training run).
+    public var series: String?
+    /// Per-item probe scores (probe -> document -> acc) for paired comparisons between two
+    /// checkpoints (Findings); not part of the JSON form.
+    public var probeItems = ItemScores()
+    /// Per-item target scores as (numerator, weight) pairs whose ratio of sums is the task's
+    /// learning score (acc: (±acc, 1); bits per byte: (loglikelihood / ln 2, bytes)), for paired
+    /// bootstraps of learning; not part of the JSON form.
+    public var targetItems = TargetItems()
 
     public init(label: String, method: String, rank: Int? = nil, step: Int? = nil, tokens: Int? = nil, isBase: Bool,
                 learning: Estimate?, probeMean: Estimate?, forgetting: Estimate?,
@@ -54,6 +63,10 @@ public struct VariantRow: Codable, Sendable {
         if let rank { return "\(method) r=\(rank)" }
         return method
     }
+
+    /// The training run a checkpoint belongs to, in curves, tables and findings: its `runs:`
+    /// label, else its series:, else method and rank (seriesName).
+    public var seriesLabel: String { run ?? series ?? seriesName }
 
     /// Value of a Pareto objective: learning, forgetting, probe_mean, or a task's score.
     public func objective(_ name: String) -> Estimate? {
@@ -88,6 +101,45 @@ public struct SpectrumSummary: Codable, Sendable {
     }
 }
 
+/// Per-item scores kept beside a row for paired tests; encodes as nothing (the report JSON and
+/// exports stay the size they were).
+public struct ItemScores: Codable, Sendable {
+    public var byProbe: [String: [Int: Double]]
+    public init(_ byProbe: [String: [Int: Double]] = [:]) { self.byProbe = byProbe }
+    public init(from decoder: Decoder) throws { byProbe = [:] }
+    public func encode(to encoder: Encoder) throws {}
+    public subscript(probe: String) -> [Int: Double]? {
+        get { byProbe[probe] }
+        set { byProbe[probe] = newValue }
+    }
+}
+
+/// Per-document (numerator, weight) of each target task; encodes as nothing.
+public struct TargetItems: Codable, Sendable {
+    public var byTask: [String: [Int: (value: Double, weight: Double)]]
+    public init(_ byTask: [String: [Int: (value: Double, weight: Double)]] = [:]) { self.byTask = byTask }
+    public init(from decoder: Decoder) throws { byTask = [:] }
+    public func encode(to encoder: Encoder) throws {}
+    public subscript(task: String) -> [Int: (value: Double, weight: Double)]? {
+        get { byTask[task] }
+        set { byTask[task] = newValue }
+    }
+}
+
+/// The spectra a chosen tensor of a variant is compared with (Biderman et al. 2024, Fig. S8).
+public struct WeightSpectrumSummary: Codable, Sendable {
+    public var variant: String
+    public var tensor: String
+    public var base: [Double]
+    public var finetuned: [Double]
+    public var gaussian: [Double]
+    public var basePlusGaussian: [Double]
+    public init(variant: String, tensor: String, base: [Double], finetuned: [Double], gaussian: [Double], basePlusGaussian: [Double]) {
+        self.variant = variant; self.tensor = tensor; self.base = base; self.finetuned = finetuned
+        self.gaussian = gaussian; self.basePlusGaussian = basePlusGaussian
+    }
+}
+
 /// Everything a report shows; built by Experiments from the store, rendered here.
 public struct ReportModel: Codable, Sendable {
     public var name: String
@@ -109,6 +161,12 @@ public struct ReportModel: Codable, Sendable {
     public var trainingAxis: TrainingAxis?
     /// The diversity columns ("task metric"), in order; empty without diversity tasks.
     public var diversityColumns: [String] = []
+    /// Each probe's score ("acc", "-bits_per_byte"); absent: acc.
+    public var probeMetrics: [String: String] = [:]
+    /// Chance accuracy of each probe (mean over its items of 1 / number of choices), when known.
+    public var probeChance: [String: Double] = [:]
+    /// W_base, W_ft, Gaussian spectra of the chosen tensors (spectra.weights).
+    public var weightSpectra: [WeightSpectrumSummary] = []
 
     public init(name: String, base: String, generated: String, toolVersion: String, targets: [String], targetMetrics: [String: String],
                 probes: [String], itemCounts: [String: Int], fewshot: Int, rows: [VariantRow], spectra: [SpectrumSummary],

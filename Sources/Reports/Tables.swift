@@ -19,6 +19,7 @@ public enum SummaryTable {
     public static func markdown(_ model: ReportModel) -> String {
         func row(_ cells: [String]) -> String { "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
         var out = "# \(model.name): learning and forgetting\n\n"
+        out += FindingsText.markdown(Findings.generate(model))
         out += "Base: `\(model.base)`. Targets (learning): \(model.targets.map { "\($0) (\(model.targetMetrics[$0] ?? "?"))" }.joined(separator: ", ")). "
         out += "Probes (forgetting, acc): \(model.probes.joined(separator: ", ")). \(model.fewshot)-shot.\n"
         out += "Items per task: \(model.itemCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")).\n\n"
@@ -65,8 +66,12 @@ public struct FrontierExport: Codable, Sendable {
     public var experiment: String
     public var objectives: [String]
     public var frontier: [Entry]
+    /// Each variant's forgetting against spectral summaries of its Delta, with Spearman's rho
+    /// (nil without spectra).
+    public var spectralForgetting: SpectralForgetting?
 
     public init(model: ReportModel, objectives: [Objective]) {
+        spectralForgetting = SpectralForgetting.compute(model)
         experiment = model.name
         self.objectives = objectives.map(\.description)
         let variants = model.variants
@@ -119,5 +124,17 @@ public enum DiversityTable {
         var out = "\n## Generation diversity\n\n" + row(header(model)) + "\n" + row(header(model).map { _ in "---" }) + "\n"
         for r in model.rows { out += row(cells(r, model)) + "\n" }
         return out + "\n" + note + "\n"
+    }
+}
+
+/// The findings as Markdown (summary.md puts them first).
+public enum FindingsText {
+    public static func markdown(_ report: FindingsReport) -> String {
+        var out = "## Findings\n\n"
+        for f in report.findings {
+            out += "- **(\(f.id)) \(f.claim)** (\(f.source)): *\(f.verdict.rawValue)*. \(f.sentence)\n"
+        }
+        if !report.notes.isEmpty { out += "\n" + report.notes.map { "- \($0)" }.joined(separator: "\n") + "\n" }
+        return out + "\n## Summary\n\n"
     }
 }

@@ -35,7 +35,7 @@ public enum TrainingCurves {
         var names: [String] = []
         var rows: [String: [VariantRow]] = [:]
         for r in model.variants where axis.value(r) != nil {
-            let name = r.run ?? r.seriesName
+            let name = r.seriesLabel
             if rows[name] == nil { names.append(name) }
             rows[name, default: []].append(r)
         }

@@ -55,6 +55,11 @@ public struct SpectraAnalyzer: Sendable {
                     finetunedLeft: ftLeft, baseLeft: baseLeft, k: options.intruderK, threshold: options.intruderThreshold)
             }
         }
+        if options.weights {
+            let w = try weightSpectra(p, base: base)
+            entry.baseSingularValues = w.base
+            entry.finetunedSingularValues = w.finetuned
+        }
         if let other, let u1 = d.u {
             let d2 = try decompose(other.perturbation, base: other.base, vectors: true, topK: vectorCount)
             if let u2 = d2.u {

@@ -21,6 +21,9 @@ public struct SpectraOptions: Sendable {
     public var intruderThreshold = 0.5
     /// Top-k directions of dense perturbations compared in subspace similarity.
     public var subspaceK = 16
+    /// Also the singular values of W_base and W_ft (Biderman et al. 2024: Delta's spectrum
+    /// against the weights'); forms both densely.
+    public var weights = false
 
     public init() {}
 }

@@ -23,6 +23,9 @@ public struct TensorSpectrum: Codable, Sendable {
     public var subspaceSimilarity: SubspaceSimilarity?
     /// Quantization-error spectra with an adapter: ||E + Delta||_F / ||E||_F.
     public var adapterErrorRatio: Double?
+    /// With SpectraOptions.weights: singular values of W_base and W_ft = W_base + Delta (descending).
+    public var baseSingularValues: [Double]?
+    public var finetunedSingularValues: [Double]?
 
     enum CodingKeys: String, CodingKey {
         case name, kind, shape, rank, rank90, scaling
@@ -39,6 +42,8 @@ public struct TensorSpectrum: Codable, Sendable {
         case intruderDimensions = "intruder_dimensions"
         case subspaceSimilarity = "subspace_similarity"
         case adapterErrorRatio = "adapter_error_ratio"
+        case baseSingularValues = "base_singular_values"
+        case finetunedSingularValues = "finetuned_singular_values"
     }
 }
 

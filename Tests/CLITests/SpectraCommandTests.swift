@@ -71,6 +71,29 @@ final class SpectraCommandTests: XCTestCase {
         XCTAssertTrue(tensors.allSatisfy { ($0["singular_values"] as! [Double]).count == 8 })
     }
 
+    /// --weights adds W_base's and W_ft's singular values (numpy values: WeightSpectraReferenceTests).
+    func testWeightsAddsBaseAndFinetunedSpectra() throws {
+        let json = dir.appendingPathComponent("w.json")
+        let r = try CommandRunner.run(["spectra", "--base", Fixtures.model("llama-tiny"), "--adapter", Fixtures.model("lora-llama-r8"),
+                                       "--modules", "layers.1.mlp.down_proj", "--weights", "--json", json.path, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let tensors = (try Fixtures.json(json) as! [String: Any])["tensors"] as! [[String: Any]]
+        XCTAssertEqual(tensors.count, 1)
+        let doc = try Fixtures.json(Fixtures.reference("weight_spectra").appendingPathComponent("reference.json")) as! [String: Any]
+        let want = (doc["weights"] as! [[String: Any]]).first { $0["variant"] as? String == "lora-llama-r8" && ($0["name"] as! String).contains("down_proj") }!
+        for (key, ref) in [("base_singular_values", "base"), ("finetuned_singular_values", "finetuned")] {
+            let got = tensors[0][key] as! [Double], expected = want[ref] as! [Double]
+            XCTAssertEqual(got.count, expected.count, key)
+            for (a, b) in zip(got, expected) { XCTAssertEqual(a, b, accuracy: 1e-6 * expected[0], key) }
+        }
+        // without the flag the JSON stays as it was
+        let plain = dir.appendingPathComponent("p.json")
+        XCTAssertEqual(try CommandRunner.run(["spectra", "--base", Fixtures.model("llama-tiny"), "--adapter", Fixtures.model("lora-llama-r8"),
+                                              "--modules", "q_proj", "--json", plain.path, "--quiet"]).status, 0)
+        let first = ((try Fixtures.json(plain) as! [String: Any])["tensors"] as! [[String: Any]])[0]
+        XCTAssertNil(first["base_singular_values"])
+    }
+
     func testDifferentArchitecturesAreRefused() throws {
         try expectFailure(["--base", Fixtures.model("llama-tiny"), "--finetuned", Fixtures.model("gpt2-tiny")],
                           mentions: ["gpt2", "model_type"], json: dir.appendingPathComponent("x.json"))

@@ -118,6 +118,18 @@ final class ExperimentFileTests: XCTestCase {
         assertError(good.replacingOccurrences(of: "targets: [basic_arithmetic]", with: "targets: {a: 1}"), line: 3, contains: "expected a list")
     }
 
+    func testSeriesAndWeightSpectraSettings() throws {
+        let e = try parse(good.replacingOccurrences(of: "step: 100, tokens", with: "series: full-wd, step: 100, tokens")
+                              .replacingOccurrences(of: "variance: 0.9}", with: "variance: 0.9, weights: \"layers\\\\.1\\\\..*q_proj\"}"))
+        XCTAssertEqual(e.variants[0].series, "full-wd")
+        XCTAssertNil(e.variants[1].series)
+        XCTAssertEqual(e.spectra.weights, "layers\\.1\\..*q_proj")
+        XCTAssertTrue(e.spectra.weightsEnabled)
+        XCTAssertFalse(try parse(good.replacingOccurrences(of: "variance: 0.9}", with: "variance: 0.9, weights: false}")).spectra.weightsEnabled)
+        assertError(good.replacingOccurrences(of: "variance: 0.9}", with: "variance: 0.9, weights: \"([\"}"), line: 7, contains: "spectra.weights")
+        assertError(good.replacingOccurrences(of: "step: 100, tokens", with: "series: [a], step: 100, tokens"), line: 9, contains: "series: expected a non-empty string")
+    }
+
     func testUnknownTask() {
         assertError(good.replacingOccurrences(of: "winogrande, arc", with: "winogrand, arc"), line: 4, contains: "unknown task 'winogrand'")
     }

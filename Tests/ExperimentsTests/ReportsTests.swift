@@ -179,7 +179,8 @@ final class RenderingTests: XCTestCase {
             rest = rest[end.upperBound...]
             count += 1
         }
-        XCTAssertEqual(count, 3 + 2 + 5)  // tradeoff, forgetting, targets; rank legend + one panel; spectra legend + four panels
+        // tradeoff, forgetting, targets; rank legend + one panel; spectra legend + four panels; three spectral-vs-forgetting scatters
+        XCTAssertEqual(count, 3 + 2 + 5 + 3)
     }
 
     func testFrontierCSVAndJSON() throws {

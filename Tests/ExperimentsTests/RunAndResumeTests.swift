@@ -1,6 +1,7 @@
 import Checkpoints
 import Experiments
 import Foundation
+import Reports
 import TestSupport
 import XCTest
 
@@ -127,6 +128,66 @@ final class RunAndResumeTests: XCTestCase {
         XCTAssertEqual(Set(results.keys), ["basic_arithmetic", "hellaswag", "winogrande", "arc_challenge"])
         let acc = try XCTUnwrap(results["hellaswag"]?["acc,none"] as? Double)
         XCTAssertEqual(acc, model.rows[1].probeScores["hellaswag"]!.value, accuracy: 1e-12)
+    }
+
+    /// The run stores W_base / W_ft / Gaussian spectra of the default tensors (middle layer: the
+    /// first attention and MLP matrix), the summary carries them with the probes' chance levels,
+    /// and the report draws them under its findings.
+    func testWeightSpectraStoredAndReported() throws {
+        let file = try writeExperiment(name: "weights", output: dir.appendingPathComponent("out").path, limit: 4)
+        let r = try runInProcess(file)
+        let catalog = try TaskCatalog(directory: tasksDirectory)
+        let model = try ExperimentSummary.build(r.experiment, catalog: catalog, store: r.store, toolVersion: "test", bootstrapResamples: 200)
+        let chosen = ["model.layers.1.mlp.down_proj.weight", "model.layers.1.self_attn.k_proj.weight"]
+        for v in ["full-s100", "lora-r8-s100"] {
+            XCTAssertEqual(model.weightSpectra.filter { $0.variant == v }.map(\.tensor).sorted(), chosen, v)
+        }
+        let w = model.weightSpectra.first { $0.variant == "lora-r8-s100" && $0.tensor.contains("down_proj") }!
+        let doc = try Fixtures.json(Fixtures.reference("weight_spectra").appendingPathComponent("reference.json")) as! [String: Any]
+        let want = (doc["weights"] as! [[String: Any]]).first { $0["variant"] as? String == "lora-llama-r8" && ($0["name"] as! String).contains("down_proj") }!
+        XCTAssertEqual(w.base, want["base"] as! [Double], accuracy: 1e-6 * (want["base"] as! [Double])[0])
+        XCTAssertEqual(w.finetuned, want["finetuned"] as! [Double], accuracy: 1e-6 * (want["finetuned"] as! [Double])[0])
+        XCTAssertEqual(model.probeChance["hellaswag"]!, 0.25, accuracy: 1e-12)  // four endings
+        XCTAssertEqual(model.probeChance["winogrande"]!, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(model.rows[1].probeItems["hellaswag"]?.count, 4)
+        let html = HTMLReport.render(model)
+        XCTAssertTrue(html.contains("<h2>Findings</h2>"))
+        XCTAssertTrue(html.contains("Spectra of the weights and of the change"))
+        XCTAssertTrue(html.contains("Does the weight change predict forgetting?"))
+        // layers 0, 1, 3: the middle one is 1 (index count / 2 of the sorted layers)
+        XCTAssertEqual(try WeightSpectraChoice.choose(["model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.up_proj.weight",
+                                                       "model.layers.1.self_attn.o_proj.weight", "model.layers.1.mlp.down_proj.weight",
+                                                       "model.layers.3.self_attn.q_proj.weight", "lm_head.weight"],
+                                                      pattern: nil), ["model.layers.1.self_attn.o_proj.weight", "model.layers.1.mlp.up_proj.weight"])
+        XCTAssertEqual(try WeightSpectraChoice.choose(["a.q_proj.weight", "b.v_proj.weight"], pattern: "v_proj"), ["b.v_proj.weight"])
+        // a rerun computes nothing new
+        let before = try r.store.weightSpectra(base: try r.store.checkpoints().first { $0.isBase }!.fingerprint,
+                                               fingerprint: try r.store.checkpoints().first { $0.label == "full-s100" }!.fingerprint)
+        XCTAssertEqual(before.count, 2)
+    }
+
+    /// A rolling log-likelihood probe scores -bits per byte (forgetting = the bits-per-byte
+    /// increase), gets no McNemar test (its items are not right/wrong) and a paired bootstrap on
+    /// per-document bits per byte.
+    func testRollingLoglikelihoodProbe() throws {
+        let file = try writeExperiment(name: "rolling", output: dir.appendingPathComponent("out").path, limit: 4, spectra: false,
+                                       probes: "arc_challenge, arith_text")
+        let r = try runInProcess(file)
+        let catalog = try TaskCatalog(directory: tasksDirectory)
+        let model = try ExperimentSummary.build(r.experiment, catalog: catalog, store: r.store, toolVersion: "test", bootstrapResamples: 200)
+        XCTAssertEqual(model.probeMetrics["arith_text"], "-bits_per_byte")
+        XCTAssertEqual(model.probeMetrics["arc_challenge"], "acc")
+        let bpb = { (label: String) -> Double in
+            let fp = try! r.store.checkpoints().first { $0.label == label }!.fingerprint
+            return try! r.store.allTaskResults().first { $0.fingerprint == fp && $0.task == "arith_text" }!.metrics["bits_per_byte"]!.value
+        }
+        for row in model.rows { XCTAssertEqual(row.probeScores["arith_text"]!.value, -bpb(row.label), accuracy: 1e-12) }
+        let lora = model.rows[2]
+        XCTAssertNil(lora.mcnemar["arith_text"])
+        XCTAssertNotNil(lora.mcnemar["arc_challenge"])
+        XCTAssertNotNil(lora.bootstrap)
+        XCTAssertEqual(lora.probeItems["arith_text"]?.count, model.itemCounts["arith_text"])
+        XCTAssertEqual(lora.forgetting!.value, model.rows[0].probeMean!.value - lora.probeMean!.value, accuracy: 1e-12)
     }
 
     // MARK: kill -9 and resume
