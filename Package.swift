@@ -31,7 +31,7 @@ let package = Package(
         ]),
         .target(name: "Reports", dependencies: []),
         .target(name: "Experiments", dependencies: [
-            "Evaluation", "Spectra", "Checkpoints", "Reports", .product(name: "Yams", package: "Yams"),
+            "Evaluation", "Engine", "Spectra", "Checkpoints", "Reports", .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "ForgetlensCLI", dependencies: [
@@ -42,8 +42,8 @@ let package = Package(
         .target(name: "FuzzSupport", path: "Sources/Fuzz/FuzzSupport"),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "TestSupport"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
-        .testTarget(name: "SpectraTests", dependencies: ["Spectra", "Checkpoints", "LinearAlgebra", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Engine", "TestSupport"]),
+        .testTarget(name: "SpectraTests", dependencies: ["Spectra", "Checkpoints", "Engine", "LinearAlgebra", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoints", "Tokenizers", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: [
@@ -60,7 +60,7 @@ let package = Package(
 // and `make fuzz-smoke` build them with libFuzzer and AddressSanitizer; a plain build replays the
 // files it is given (the committed corpus and crash inputs run that way in the tests).
 let fuzzTargets: [(String, [Target.Dependency])] = [
-    ("safetensors", ["Checkpoints"]), ("shard-index", ["Checkpoints"]), ("config", ["Checkpoints"]),
+    ("safetensors", ["Checkpoints"]), ("shard-index", ["Checkpoints"]), ("config", ["Engine"]),
     ("adapter", ["Checkpoints"]), ("tokenizer", ["Tokenizers"]), ("encode", ["Tokenizers"]),
     ("task", ["Evaluation"]), ("template", ["Evaluation"]), ("json", ["Evaluation"]),
     ("response", ["Evaluation"]), ("experiment", ["Experiments"]), ("store", ["Experiments"]),
