@@ -95,4 +95,36 @@ final class FamilyConfigTests: XCTestCase {
             XCTAssertEqual((error as! CheckpointError).field, "vocab_size")
         }
     }
+
+    /// Every registry entry decodes a fixture into its own family's configuration, and the
+    /// neutral layout each family gives Checkpoints/Spectra says what that family stores.
+    func testRegistryMapsEveryModelTypeToItsFamily() throws {
+        let fixtures: [(String, String, Any.Type)] = [
+            ("llama", "llama-tiny", LlamaConfiguration.self), ("mistral", "mistral-tiny", LlamaConfiguration.self),
+            ("qwen2", "qwen2-tiny", Qwen2Configuration.self), ("qwen3", "qwen3-tiny", Qwen3Configuration.self),
+            ("olmo2", "olmo2-tiny", OLMo2Configuration.self), ("gemma2", "gemma2-tiny", Gemma2Configuration.self),
+            ("gemma3_text", "gemma3-tiny", Gemma3TextConfiguration.self), ("phi3", "phi3-tiny", Phi3Configuration.self),
+            ("gpt2", "gpt2-tiny", GPT2Configuration.self), ("gpt_neox", "neox-tiny", GPTNeoXConfiguration.self),
+        ]
+        XCTAssertEqual(Set(ModelFamilies.supported), Set(fixtures.map(\.0)))
+        for (modelType, fixture, type) in fixtures {
+            let dir = try ModelDirectory(path: Fixtures.model(fixture))
+            XCTAssertEqual(dir.config.modelType, modelType)
+            XCTAssertTrue(Swift.type(of: dir.decodedConfig) == type, "\(fixture): \(Swift.type(of: dir.decodedConfig))")
+            XCTAssertEqual(dir.config.layout.supportsFourBit, ["llama", "mistral", "qwen2"].contains(modelType), modelType)
+            XCTAssertEqual(!dir.config.layout.transposedModules.isEmpty, modelType == "gpt2", modelType)
+            XCTAssertEqual(!dir.config.layout.fusedWeights.isEmpty, modelType == "phi3", modelType)
+        }
+        let phi3 = try ModelDirectory(path: Fixtures.model("phi3-tiny")).config
+        let qkv = try XCTUnwrap(phi3.layout.fusedWeights.first { $0.suffix == "self_attn.qkv_proj.weight" })
+        XCTAssertEqual(qkv.parts.map(\.label), ["q", "k", "v"])
+        XCTAssertEqual(qkv.parts.map(\.rows).reduce(0, +), (phi3.headCount + 2 * phi3.kvHeadCount) * phi3.headDim)
+    }
+
+    /// A family's configuration is Codable: encoding and decoding give it back unchanged.
+    func testFamilyConfigurationsRoundTripThroughCodable() throws {
+        let gemma3 = try XCTUnwrap(ModelDirectory(path: Fixtures.model("gemma3-tiny")).decodedConfig as? Gemma3TextConfiguration)
+        let data = try JSONEncoder().encode(gemma3)
+        XCTAssertEqual(try JSONDecoder().decode(Gemma3TextConfiguration.self, from: data), gemma3)
+    }
 }
