@@ -11,6 +11,8 @@ let package = Package(
     products: [
         .executable(name: "forgetlens", targets: ["forgetlens"]),
         .library(name: "ForgetlensKit", targets: ["Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports"]),
+        // the engine alone (bench/engine's engine-bench): builds without GRDB, Yams and the layers above
+        .library(name: "ForgetlensEngine", targets: ["Engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

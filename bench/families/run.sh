@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Forward tokens/s of each family issue 15 added against llama at equal size (target: within 10%).
 #   bash bench/families/run.sh [OUT_DIR] [--small]   (OUT_DIR default /tmp/forgetlens-bench-families)
-# Reuses bench/engine's engine-bench executable (`forward`: best of 2 passes over 16 x 128 tokens,
+# Reuses bench/engine's engine-bench executable (`forward`: best of 2 passes over 8 x 128 tokens,
 # all logits). Three rounds, each running every family once in turn (interleaved, so a machine
 # that slows down or speeds up affects every family alike); the report is each family's median
 # over the rounds and its ratio to llama's median. BENCH_THREADS (default 2) sets OpenBLAS's
 # threads. Run it on a quiet machine. --small is a smoke test (2-layer 128-wide models).
 # Time on 2 cores: ~1 min for the models, the release build of engine-bench (cached in
-# OUT_DIR/.build), ~3 min for the 18 runs.
+# OUT_DIR/.build; ~4 min the first time on a quiet machine), ~2 min for the 18 runs.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-/tmp/forgetlens-bench-families}"
