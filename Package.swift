@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "forgetlens", targets: ["forgetlens"]),
         .library(name: "ForgetlensKit", targets: ["JSONReader", "Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports"]),
+        // the engine alone (bench/engine's engine-bench): builds without GRDB, Yams and the layers above
+        .library(name: "ForgetlensEngine", targets: ["Engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,7 +35,7 @@ let package = Package(
         ]),
         .target(name: "Reports", dependencies: []),
         .target(name: "Experiments", dependencies: [
-            "Evaluation", "Spectra", "Checkpoints", "Reports", .product(name: "Yams", package: "Yams"),
+            "Evaluation", "Engine", "Spectra", "Checkpoints", "Reports", .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "ForgetlensCLI", dependencies: [
@@ -45,8 +47,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "TestSupport"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
-        .testTarget(name: "SpectraTests", dependencies: ["Spectra", "Checkpoints", "LinearAlgebra", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Engine", "TestSupport"]),
+        .testTarget(name: "SpectraTests", dependencies: ["Spectra", "Checkpoints", "Engine", "LinearAlgebra", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoints", "Tokenizers", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: [
@@ -63,7 +65,7 @@ let package = Package(
 // and `make fuzz-smoke` build them with libFuzzer and AddressSanitizer; a plain build replays the
 // files it is given (the committed corpus and crash inputs run that way in the tests).
 let fuzzTargets: [(String, [Target.Dependency])] = [
-    ("safetensors", ["Checkpoints"]), ("shard-index", ["Checkpoints"]), ("config", ["Checkpoints"]),
+    ("safetensors", ["Checkpoints"]), ("shard-index", ["Checkpoints"]), ("config", ["Engine"]),
     ("adapter", ["Checkpoints"]), ("tokenizer", ["Tokenizers"]), ("encode", ["Tokenizers"]),
     ("task", ["Evaluation"]), ("template", ["Evaluation"]), ("json", ["JSONReader", "Evaluation"]),
     ("response", ["Evaluation"]), ("experiment", ["Experiments"]), ("store", ["Experiments"]),

@@ -5,9 +5,12 @@ import Foundation
 public final class ModelDirectory: @unchecked Sendable {
     public let path: String
     public let config: ModelConfig
+    /// The family's own configuration (the engine's, decoded by the decoder given at init).
+    public let decodedConfig: any DecodedModelConfig
     public let tensors: TensorStore
 
-    public init(path: String) throws {
+    /// `families` decodes config.json (the engine's registry: `ModelFamilies.decoder`).
+    public init(path: String, families: any ModelConfigDecoder) throws {
         let url = URL(fileURLWithPath: path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -18,7 +21,8 @@ public final class ModelDirectory: @unchecked Sendable {
             throw CheckpointError(file: path, field: "config.json", "missing: a Hugging Face model directory needs it")
         }
         self.path = path
-        self.config = try ModelConfig.load(path: configPath)
+        self.decodedConfig = try families.decode(JSONFields.load(configPath))
+        self.config = decodedConfig.model
         self.tensors = try TensorStore.open(path)
     }
 
@@ -31,15 +35,5 @@ public final class ModelDirectory: @unchecked Sendable {
     public var tokenizerPath: String? {
         let p = URL(fileURLWithPath: path).appendingPathComponent("tokenizer.json").path
         return FileManager.default.fileExists(atPath: p) ? p : nil
-    }
-}
-
-extension ModelConfig {
-    /// GPT-2 keeps its projections in Conv1D layers whose weight is stored [in, out], the
-    /// transpose of every other family's [out, in]. Spectra report [out, in] for all.
-    public func storesTransposed(_ tensorName: String) -> Bool {
-        guard architecture == .gpt2, tensorName.hasSuffix(".weight") else { return false }
-        let module = tensorName.dropLast(".weight".count)
-        return ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"].contains { module.hasSuffix($0) }
     }
 }

@@ -52,11 +52,8 @@ public enum EngineDiagnostics {
         for _ in 0..<c.layerCount {
             shapes.append((rows, qkv, c.hiddenSize))
             shapes.append((rows, c.hiddenSize, c.headCount * c.headDim))
-            if c.architecture.isLlamaFamily {
-                shapes.append((rows, 2 * c.intermediateSize, c.hiddenSize))
-            } else {
-                shapes.append((rows, c.intermediateSize, c.hiddenSize))
-            }
+            // gated families run gate|up as one GEMM of twice the width
+            shapes.append((rows, model.transformer.mlpWidth, c.hiddenSize))
             shapes.append((rows, c.hiddenSize, c.intermediateSize))
         }
         shapes.append((rows, c.vocabSize, c.hiddenSize))

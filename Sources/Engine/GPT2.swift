@@ -10,7 +10,7 @@ struct GPT2: DecoderLayer {
     let fc: Linear
     let fcProj: Linear
     let attention: Attention
-    let config: ModelConfig
+    let config: DecoderConfig
     let activation: Activation
 
     func forward(_ x: UnsafeMutablePointer<Float>, batch: Batch, layer: Int, scratch: Scratch) {
@@ -26,8 +26,8 @@ struct GPT2: DecoderLayer {
         fcProj.apply(scratch.mlp.pointer, ldx: width, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
     }
 
-    static func load(_ w: WeightLoader) throws -> Transformer {
-        let c = w.config
+    static func load(_ w: WeightLoader, _ family: GPT2Configuration) throws -> Transformer {
+        let c = family.decoder
         let dim = c.hiddenSize, h = c.headCount, d = c.headDim, inter = c.intermediateSize
         // GPT2LMHeadModel saves "transformer.h.0..."; the bare GPT2Model hub files say "h.0...".
         let root = w.contains("transformer.wte.weight") ? "transformer." : ""
@@ -35,8 +35,8 @@ struct GPT2: DecoderLayer {
         var layers: [any DecoderLayer] = []
         for l in 0..<c.layerCount {
             let p = "\(root)h.\(l)."
-            var scale = c.scaleAttentionWeights ? 1 / Double(d).squareRoot() : 1
-            if c.scaleAttentionByInverseLayerIndex { scale /= Double(l + 1) }
+            var scale = family.scaleAttentionWeights ? 1 / Double(d).squareRoot() : 1
+            if family.scaleAttentionByInverseLayerIndex { scale /= Double(l + 1) }
             layers.append(GPT2(
                 ln1: try .layer(w, p + "ln_1", dim: dim, eps: c.normEpsilon),
                 ln2: try .layer(w, p + "ln_2", dim: dim, eps: c.normEpsilon),
@@ -51,7 +51,7 @@ struct GPT2: DecoderLayer {
         let positions = try w.tensor(root + "wpe.weight", shape: [c.maxPositions, dim])
         let head = c.tieWordEmbeddings || !w.contains("lm_head.weight")
             ? embedding : try w.head("lm_head.weight", vocab: c.vocabSize, dim: dim)
-        return Transformer(config: c, embedding: embedding, positionEmbedding: positions, layers: layers,
+        return Transformer(config: w.config, embedding: embedding, positionEmbedding: positions, layers: layers,
                            finalNorm: try .layer(w, root + "ln_f", dim: dim, eps: c.normEpsilon),
                            head: head, mlpWidth: inter)
     }

@@ -11,7 +11,8 @@ struct GPTNeoX: DecoderLayer {
     let down: Linear
     let attention: Attention
     let rotary: Rotary
-    let config: ModelConfig
+    let config: DecoderConfig
+    let parallelResidual: Bool
     let activation: Activation
 
     func forward(_ x: UnsafeMutablePointer<Float>, batch: Batch, layer: Int, scratch: Scratch) {
@@ -23,7 +24,7 @@ struct GPTNeoX: DecoderLayer {
             rotary.apply(scratch.qkv.pointer, ld: ld, rows: n, heads: 2 * h, headDim: d, positions: pos.baseAddress!)
         }
         attention(qkv: scratch.qkv.pointer, ld: ld, batch: batch, layer: layer, out: scratch.attention.pointer, ldOut: h * d, workspace: scratch.linear)
-        if config.useParallelResidual {
+        if parallelResidual {
             // x + attn(ln1(x)) + mlp(ln2(x)): both norms read the block's input.
             postNorm(x, into: scratch.normed.pointer, rows: n, dim: dim)
             dense.apply(scratch.attention.pointer, ldx: h * d, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
@@ -37,10 +38,10 @@ struct GPTNeoX: DecoderLayer {
         down.apply(scratch.mlp.pointer, ldx: width, rows: n, into: x, ldy: dim, accumulate: true, workspace: scratch.linear)
     }
 
-    static func load(_ w: WeightLoader) throws -> Transformer {
-        let c = w.config
+    static func load(_ w: WeightLoader, _ family: GPTNeoXConfiguration) throws -> Transformer {
+        let c = family.decoder
         let dim = c.hiddenSize, h = c.headCount, d = c.headDim, inter = c.intermediateSize
-        let rotary = try Rotary(config: c, positions: w.positionLimit)
+        let rotary = try Rotary(rotaryDim: c.rotaryDim, theta: c.ropeTheta ?? 10000, scaling: c.ropeScaling, positions: w.positionLimit)
         let activation = try Activation(configName: c.activation)
         // new row i of q|k|v <- old row of the per-head [q, k, v] layout
         var perm: [Int] = []
@@ -60,12 +61,12 @@ struct GPTNeoX: DecoderLayer {
                 down: try w.linear(p + "mlp.dense_4h_to_h.weight", bias: p + "mlp.dense_4h_to_h.bias", inFeatures: inter, outFeatures: dim),
                 attention: Attention(heads: h, kvHeads: h, headDim: d, scale: Float(1 / Double(d).squareRoot()),
                                      window: l < c.slidingWindows.count ? c.slidingWindows[l] : nil),
-                rotary: rotary, config: c, activation: activation))
+                rotary: rotary, config: c, parallelResidual: family.useParallelResidual, activation: activation))
         }
         let embedding = try w.embedding("gpt_neox.embed_in.weight", rows: c.vocabSize, dim: dim)
         let head = c.tieWordEmbeddings && !w.contains("embed_out.weight")
             ? embedding : try w.head("embed_out.weight", vocab: c.vocabSize, dim: dim)
-        return Transformer(config: c, embedding: embedding, positionEmbedding: nil, layers: layers,
+        return Transformer(config: w.config, embedding: embedding, positionEmbedding: nil, layers: layers,
                            finalNorm: try .layer(w, "gpt_neox.final_layer_norm", dim: dim, eps: c.normEpsilon),
                            head: head, mlpWidth: inter)
     }

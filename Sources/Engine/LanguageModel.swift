@@ -58,8 +58,8 @@ public final class LanguageModel: @unchecked Sendable {
         } else {
             if let quantization {
                 try quantization.validate()
-                guard model.config.architecture.supportsFourBit else {
-                    throw EngineError("--quantize: 4-bit weights are supported for llama, mistral and qwen2 models, not \(model.config.architecture.rawValue)")
+                guard model.config.layout.supportsFourBit else {
+                    throw EngineError("--quantize: 4-bit weights are supported for llama, mistral and qwen2 models, not \(model.config.modelType)")
                 }
             }
             self.quantization = quantization
@@ -79,7 +79,7 @@ public final class LanguageModel: @unchecked Sendable {
                                   savedCompute: computeDType ?? saved?.computeDType ?? .f32)
         loader.computeBF16 = bf16
         loader.positionLimit = self.maxLength
-        transformer = try Transformer.load(loader)
+        transformer = try Transformer.load(loader, family: model.decodedConfig)
         nonFinite = NonFiniteDiagnosis(stores: [model.tensors] + (adapter.map { [$0.tensors] } ?? []))
         // bf16 weights are packed into oneDNN's layout on their first GEMM (fused q|k|v and
         // gate|up are stacked after loading): one two-token pass packs every matrix now, at

@@ -50,7 +50,7 @@ public struct MemoryEstimate: Sendable, Equatable {
 
     /// The block linear weights transformers would quantize (Llama family: *_proj.weight in layers).
     static func quantizable(_ name: String, _ config: ModelConfig) -> Bool {
-        config.architecture.supportsFourBit && name.contains("layers.") && name.hasSuffix("_proj.weight")
+        config.layout.supportsFourBit && name.contains("layers.") && name.hasSuffix("_proj.weight")
     }
 
     /// Bytes this process can still use: the smallest of MemAvailable, the cgroup's headroom and
@@ -91,7 +91,7 @@ public struct MemoryEstimate: Sendable, Equatable {
         let need = of(model: model, quantization: quantization, adapter: adapter, mode: mode)
         guard need.total > available else { return }
         var advice = ""
-        if quantization == nil && !saved && model.config.architecture.supportsFourBit {
+        if quantization == nil && !saved && model.config.layout.supportsFourBit {
             let nf4 = of(model: model, quantization: .qlora, adapter: adapter, mode: .unmerged)
             advice = nf4.total <= available
                 ? "; with --quantize nf4 --double-quant it needs about \(gib(nf4.total)), which fits"

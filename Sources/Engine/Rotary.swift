@@ -13,11 +13,6 @@ struct Rotary: Sendable {
     let cos: [Float]
     let sin: [Float]
 
-    init(config: ModelConfig, positions: Int) throws {
-        try self.init(rotaryDim: config.rotaryDim, theta: config.ropeTheta ?? 10000, scaling: config.ropeScaling, positions: positions)
-    }
-
-    /// Gemma 3's local layers: their own base and scaling.
     init(rotaryDim: Int, theta base: Double, scaling: RopeScaling?, positions: Int) throws {
         let half = rotaryDim / 2, maxPositions = positions
         self.rotaryDim = rotaryDim
@@ -28,7 +23,7 @@ struct Rotary: Sendable {
         var amplitude: Float = 1
         if let s = scaling, s.type == "longrope", let short = s.shortFactor {
             // the engine serves only positions below original_max_position_embeddings (see
-            // ModelConfig.servedPositions), where transformers uses the short factors
+            // DecoderConfig.servedPositions), where transformers uses the short factors
             inv = (0..<half).map { i in Float(1) / (Float(short[i]) * powf(theta, Float(2 * i) / Float(rotaryDim))) }
             amplitude = Float(s.attentionFactor ?? 1)
         } else if let s = scaling {

@@ -169,13 +169,12 @@ final class Transformer: @unchecked Sendable {
         return gathered
     }
 
-    static func load(_ loader: WeightLoader) throws -> Transformer {
-        let model: Transformer
-        switch loader.config.architecture {
-        case .llama, .mistral, .qwen2, .qwen3, .olmo2, .gemma2, .gemma3Text, .phi3: model = try Llama.load(loader)
-        case .gptNeoX: model = try GPTNeoX.load(loader)
-        case .gpt2: model = try GPT2.load(loader)
+    /// Builds the family's layers (the registry decoded its configuration with the directory).
+    static func load(_ loader: WeightLoader, family: any DecodedModelConfig) throws -> Transformer {
+        guard let family = family as? any FamilyConfiguration else {
+            throw EngineError("config.json was decoded by a decoder other than the engine's family registry")
         }
+        let model = try family.transformer(loader)
         try loader.finish()
         return model
     }

@@ -49,7 +49,7 @@ final class WeightLoader {
         let (source, sourceName) = self.source(name)
         guard let info = source.info(sourceName) else {
             throw CheckpointError(file: source.location, field: name,
-                                  "tensor missing: a \(config.architecture.rawValue) model with this config.json needs it (expected shape \(shape))")
+                                  "tensor missing: a \(config.modelType) model with this config.json needs it (expected shape \(shape))")
         }
         guard info.shape == shape else {
             throw CheckpointError(file: source.location, field: sourceName,
@@ -107,9 +107,9 @@ final class WeightLoader {
     /// 4-bit weights run on the Llama family; GPT-NeoX re-lays out q|k|v rows at load, which
     /// 4-bit blocks running across rows do not allow, and GPT-2 keeps Conv1D weights transposed.
     private func refuseFourBit(_ name: String) throws {
-        guard config.architecture.supportsFourBit else {
+        guard config.layout.supportsFourBit else {
             throw CheckpointError(file: store.location, field: name,
-                                  "4-bit weights are supported for llama, mistral and qwen2 models, not \(config.architecture.rawValue)")
+                                  "4-bit weights are supported for llama, mistral and qwen2 models, not \(config.modelType)")
         }
     }
 
@@ -195,7 +195,7 @@ final class WeightLoader {
         let unusedReplacements = adapter.replacements.keys.filter { !usedReplacements.contains($0) }.sorted()
         if !unusedLoRA.isEmpty || !unusedReplacements.isEmpty {
             throw CheckpointError(file: adapter.path, field: "",
-                                  "the engine does not use these adapted weights of a \(config.architecture.rawValue) model: \((unusedLoRA + unusedReplacements).joined(separator: ", "))")
+                                  "the engine does not use these adapted weights of a \(config.modelType) model: \((unusedLoRA + unusedReplacements).joined(separator: ", "))")
         }
         if !adapter.unmatchedKeys.isEmpty {
             throw CheckpointError(file: adapter.path, field: adapter.unmatchedKeys[0],

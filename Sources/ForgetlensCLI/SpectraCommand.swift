@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import Engine
 import Foundation
 import LinearAlgebra
 import Spectra

@@ -53,18 +53,11 @@ public struct FusedPart: Sendable {
 
     /// The parts of a stored fused weight, or nil when `name` is not one.
     static func parts(of name: String, config c: ModelConfig) -> [FusedPart]? {
-        guard c.architecture == .phi3 else { return nil }
-        let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, inter = c.intermediateSize
-        let layout: [(String, Int)]
-        if name.hasSuffix("self_attn.qkv_proj.weight") {
-            layout = [("q", q), ("k", kv), ("v", kv)]
-        } else if name.hasSuffix("mlp.gate_up_proj.weight") {
-            layout = [("gate", inter), ("up", inter)]
-        } else {
-            return nil
-        }
+        // the family says which weights are fused and how (TensorLayout, from the engine's registry)
+        guard let fused = c.layout.fusedWeights.first(where: { name.hasSuffix($0.suffix) }) else { return nil }
         var start = 0
-        return layout.map { label, count in
+        return fused.parts.map { part in
+            let label = part.label, count = part.rows
             defer { start += count }
             return FusedPart(tensor: name, label: label, rows: start..<(start + count))
         }
@@ -109,9 +102,9 @@ public enum PerturbationSource {
         let keep = filter ?? { _ in true }
         switch self {
         case .finetuned(let base, let finetuned):
-            guard base.config.architecture == finetuned.config.architecture else {
+            guard base.config.modelType == finetuned.config.modelType else {
                 throw CheckpointError(file: finetuned.path, field: "config.json model_type",
-                                      "\(finetuned.config.architecture.rawValue) differs from the base's \(base.config.architecture.rawValue): not a fine-tune of this base")
+                                      "\(finetuned.config.modelType) differs from the base's \(base.config.modelType): not a fine-tune of this base")
             }
             var result: [Perturbation] = []
             for name in base.tensors.names where finetuned.tensors.contains(name) {

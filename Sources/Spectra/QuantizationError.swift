@@ -27,7 +27,7 @@ public enum QuantizationError {
     /// The weights transformers quantizes: the Llama family's block linears (never embeddings,
     /// norms or the LM head), minus `skipModules`.
     public static func quantizable(_ name: String, model: ModelDirectory, settings: QuantizationSettings) -> Bool {
-        model.config.architecture.supportsFourBit && name.contains("layers.") && name.hasSuffix("_proj.weight")
+        model.config.layout.supportsFourBit && name.contains("layers.") && name.hasSuffix("_proj.weight")
             && !settings.skips(module: String(name.dropLast(".weight".count)))
     }
 
@@ -35,9 +35,9 @@ public enum QuantizationError {
     /// to E where `adapter` modifies the tensor.
     public static func run(base: ModelDirectory, settings: QuantizationSettings, adapter: LoRAAdapter?, options: SpectraOptions,
                            filter: ((String) -> Bool)? = nil, progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> SpectraReport {
-        guard base.config.architecture.supportsFourBit else {
+        guard base.config.layout.supportsFourBit else {
             throw CheckpointError(file: base.path, field: "config.json model_type",
-                                  "quantization-error spectra cover llama, mistral and qwen2 models, not \(base.config.architecture.rawValue)")
+                                  "quantization-error spectra cover llama, mistral and qwen2 models, not \(base.config.modelType)")
         }
         let names = base.tensors.names.filter { quantizable($0, model: base, settings: settings) && (filter?($0) ?? true) }
         let modules = Dictionary(uniqueKeysWithValues: (adapter?.modules ?? []).map { ($0.baseTensor, $0) })

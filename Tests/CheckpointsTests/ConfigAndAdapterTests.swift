@@ -1,4 +1,5 @@
 import Checkpoints
+import Engine
 import Foundation
 import TestSupport
 import XCTest
@@ -7,92 +8,6 @@ final class ConfigAndAdapterTests: XCTestCase {
     var dir: URL!
     override func setUp() { dir = Fixtures.temporaryDirectory() }
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
-
-    func testFixtureConfigsDecode() throws {
-        let llama = try ModelDirectory(path: Fixtures.model("llama-tiny")).config
-        XCTAssertEqual(llama.architecture, .llama)
-        XCTAssertEqual(llama.kvHeadCount, 2)
-        XCTAssertEqual(llama.headDim * llama.headCount, llama.hiddenSize)
-        XCTAssertFalse(llama.tieWordEmbeddings)
-        let neox = try ModelDirectory(path: Fixtures.model("neox-tiny")).config
-        XCTAssertEqual(neox.architecture, .gptNeoX)
-        XCTAssertEqual(neox.rotaryDim, neox.headDim / 4)
-        XCTAssertTrue(neox.useParallelResidual)
-        XCTAssertFalse(try ModelDirectory(path: Fixtures.model("neox-tiny-seq")).config.useParallelResidual)
-        let gpt2 = try ModelDirectory(path: Fixtures.model("gpt2-tiny")).config
-        XCTAssertEqual(gpt2.architecture, .gpt2)
-        XCTAssertTrue(gpt2.storesTransposed("transformer.h.0.attn.c_attn.weight"))
-        XCTAssertFalse(gpt2.storesTransposed("transformer.wte.weight"))
-        let qwen = try ModelDirectory(path: Fixtures.model("qwen2-tiny")).config
-        XCTAssertTrue(qwen.qkvBias)
-        XCTAssertFalse(qwen.outputBias)
-        let mistral = try ModelDirectory(path: Fixtures.model("mistral-tiny")).config
-        XCTAssertNotNil(mistral.slidingWindows.first ?? nil)
-        let qwen3 = try ModelDirectory(path: Fixtures.model("qwen3-tiny")).config
-        XCTAssertEqual(qwen3.architecture, .qwen3)
-        XCTAssertEqual(qwen3.headDim, 32)  // explicit head_dim, not hidden_size / heads
-        XCTAssertFalse(qwen3.qkvBias)
-        let olmo2 = try ModelDirectory(path: Fixtures.model("olmo2-tiny")).config
-        XCTAssertEqual(olmo2.architecture, .olmo2)
-        XCTAssertFalse(olmo2.tieWordEmbeddings)
-    }
-
-    /// transformers 4.x layouts of the new families: top-level rope keys instead of rope_parameters.
-    func testLegacyLayoutsOfTheNewFamilies() throws {
-        let url = dir.appendingPathComponent("config.json")
-        let gemma3 = #"{"model_type":"gemma3_text","vocab_size":10,"hidden_size":8,"intermediate_size":16,"num_hidden_layers":6,"num_attention_heads":2,"num_key_value_heads":1,"head_dim":4,"max_position_embeddings":32,"rope_theta":1000000,"rope_local_base_freq":10000,"rope_scaling":{"rope_type":"linear","factor":8.0},"sliding_window":512,"sliding_window_pattern":6,"query_pre_attn_scalar":4}"#
-        try Data(gemma3.utf8).write(to: url)
-        let g = try ModelConfig.load(path: url.path)
-        XCTAssertEqual(g.ropeTheta, 1_000_000)
-        XCTAssertEqual(g.localRopeTheta, 10_000)
-        XCTAssertEqual(g.ropeScaling?.type, "linear")
-        XCTAssertNil(g.localRopeScaling)
-        XCTAssertEqual(g.localRopeLayers, [true, true, true, true, true, false])
-        XCTAssertEqual(g.slidingWindows, [512, 512, 512, 512, 512, nil])
-        XCTAssertNil(g.attentionSoftcap)  // Gemma 3 does not cap unless asked
-        let phi3 = #"{"model_type":"phi3","vocab_size":10,"hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,"num_attention_heads":2,"max_position_embeddings":131072,"original_max_position_embeddings":4096,"partial_rotary_factor":0.5,"rope_theta":10000,"rope_scaling":{"type":"su","short_factor":[1.0],"long_factor":[2.0]}}"#
-        try Data(phi3.utf8).write(to: url)
-        let p = try ModelConfig.load(path: url.path)
-        XCTAssertEqual(p.rotaryDim, 2)
-        XCTAssertEqual(p.ropeScaling?.type, "longrope")
-        XCTAssertEqual(p.ropeScaling?.originalMaxPositions, 4096)
-        XCTAssertEqual(p.ropeScaling?.attentionFactor ?? 0, (1 + log(32.0) / log(4096.0)).squareRoot(), accuracy: 1e-12)
-        XCTAssertEqual(p.servedPositions, 4096)
-    }
-
-    func testUnknownModelTypeListsTheSupportedOnes() throws {
-        let url = dir.appendingPathComponent("config.json")
-        try Data(#"{"model_type":"mamba","vocab_size":10}"#.utf8).write(to: url)
-        XCTAssertThrowsError(try ModelConfig.load(path: url.path)) { error in
-            let text = "\(error)"
-            for family in ["llama", "qwen3", "olmo2", "gpt_neox"] { XCTAssertTrue(text.contains(family), text) }
-        }
-    }
-
-    func testLegacyAndNestedRopeKeys() throws {
-        let legacy = #"{"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,"num_attention_heads":2,"max_position_embeddings":32,"rope_theta":500000,"rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192}}"#
-        let url = dir.appendingPathComponent("config.json")
-        try Data(legacy.utf8).write(to: url)
-        let c = try ModelConfig.load(path: url.path)
-        XCTAssertEqual(c.ropeTheta, 500000)
-        XCTAssertEqual(c.ropeScaling?.type, "llama3")
-        XCTAssertEqual(c.ropeScaling?.factor, 8)
-        XCTAssertEqual(c.kvHeadCount, 2)
-    }
-
-    func testConfigErrorsNameTheField() throws {
-        let url = dir.appendingPathComponent("config.json")
-        try Data(#"{"model_type":"bert"}"#.utf8).write(to: url)
-        XCTAssertThrowsError(try ModelConfig.load(path: url.path)) { error in
-            let e = error as! CheckpointError
-            XCTAssertEqual(e.field, "model_type")
-            XCTAssertTrue(e.description.contains("bert"))
-        }
-        try Data(#"{"model_type":"llama","vocab_size":"many"}"#.utf8).write(to: url)
-        XCTAssertThrowsError(try ModelConfig.load(path: url.path)) { error in
-            XCTAssertEqual((error as! CheckpointError).field, "vocab_size")
-        }
-    }
 
     func testPEFTPatternRuleFirstKeyWinsInFileOrder() throws {
         let json = #"{"peft_type":"LORA","r":8,"lora_alpha":16,"rank_pattern":{"layers.1.mlp.down_proj":6,"down_proj":2,"q_proj":3},"alpha_pattern":{"proj":1,"v_proj":5}}"#

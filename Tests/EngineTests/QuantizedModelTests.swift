@@ -102,7 +102,7 @@ final class QuantizedModelTests: XCTestCase {
         var settings = QuantizationSettings.qlora
         settings.skipModules = ["mlp"]
         let model = try LanguageModel(directory: Fixtures.model("llama-tiny"), threads: 1, quantization: settings)
-        let layer = model.transformer.layers[0] as! Llama
+        let layer = model.transformer.layers[0] as! GatedBlock
         if case .fourBit = layer.qkv.parts[0].storage {} else { XCTFail("attention should be 4-bit") }
         if case .float32 = layer.gateUp.parts[0].storage {} else { XCTFail("mlp should be skipped") }
         if case .float32 = model.transformer.head.storage {} else { XCTFail("the head is never quantized") }
@@ -110,7 +110,7 @@ final class QuantizedModelTests: XCTestCase {
 
     func testBf16CheckpointStaysSixteenBit() throws {
         let model = try LanguageModel(directory: Fixtures.model("llama-tiny-ft-bf16"), threads: 1)
-        let layer = model.transformer.layers[0] as! Llama
+        let layer = model.transformer.layers[0] as! GatedBlock
         if case .half = layer.qkv.parts[0].storage {} else { XCTFail("bf16 weights should stay bf16") }
         if case .half = model.transformer.embedding.storage {} else { XCTFail("bf16 embeddings should stay bf16") }
     }

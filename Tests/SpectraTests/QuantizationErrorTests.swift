@@ -1,4 +1,5 @@
 import Checkpoints
+import Engine
 import Foundation
 import LinearAlgebra
 import TestSupport

@@ -6,6 +6,6 @@ let package = Package(
     name: "engine-bench",
     dependencies: [.package(name: "forgetlens", path: "../..")],
     targets: [
-        .executableTarget(name: "engine-bench", dependencies: [.product(name: "ForgetlensKit", package: "forgetlens")]),
+        .executableTarget(name: "engine-bench", dependencies: [.product(name: "ForgetlensEngine", package: "forgetlens")]),
     ]
 )

@@ -22,7 +22,7 @@ out = Path(sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--")
 small = "--small" in sys.argv
 H, L, HEADS, INTER, VOCAB = (128, 2, 4, 256, 1000) if small else (768, 12, 12, 2048, 32000)
 D = H // HEADS
-SEQUENCES, LENGTH = (4, 32) if small else (16, 128)
+SEQUENCES, LENGTH = (4, 32) if small else (8, 128)
 common = dict(hidden_size=H, num_hidden_layers=L, num_attention_heads=HEADS, num_key_value_heads=HEADS,
               intermediate_size=INTER, vocab_size=VOCAB, max_position_embeddings=2048, rms_norm_eps=1e-6,
               tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, pad_token_id=None)

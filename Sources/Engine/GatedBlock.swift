@@ -1,10 +1,11 @@
 import Checkpoints
 
-/// The decoder block of llama and its descendants (mistral, qwen2, qwen3, olmo2, gemma2):
-/// RMSNorm, rotary, grouped-query attention, gated MLP, optional sliding window per layer.
-/// q|k|v and gate|up are fused into one GEMM each. The families differ in which norms exist
-/// and where they sit, and in q/k norms; those are parameters here, not copies of the layer.
-struct Llama: DecoderLayer {
+/// The decoder block of llama and its descendants (mistral, qwen2, qwen3, olmo2, gemma2,
+/// gemma3_text, phi3): RMSNorm, rotary, grouped-query attention, gated MLP, optional sliding
+/// window per layer. q|k|v and gate|up are fused into one GEMM each. The families
+/// (Engine/Families) differ in which norms exist and where they sit, in q/k norms, scaling,
+/// soft-capping and rotary; those are `GatedBlockOptions` here, not copies of the layer.
+struct GatedBlock: DecoderLayer {
     /// RMSNorm of the queries and keys before rotary.
     enum QKNorm: Sendable {
         case none
@@ -32,7 +33,7 @@ struct Llama: DecoderLayer {
     let down: Linear
     let attention: Attention
     let rotary: Rotary
-    let config: ModelConfig
+    let config: DecoderConfig
     let activation: Activation
 
     func forward(_ x: UnsafeMutablePointer<Float>, batch: Batch, layer: Int, scratch: Scratch) {
@@ -92,17 +93,16 @@ struct Llama: DecoderLayer {
         }
     }
 
-    /// Loads any family of this layer; the family's differences are read off its config.
-    static func load(_ w: WeightLoader) throws -> Transformer {
-        let c = w.config
+    /// Builds a model of gated blocks: the families' layer code calls this with their options.
+    static func load(_ w: WeightLoader, _ c: DecoderConfig, _ o: GatedBlockOptions) throws -> Transformer {
         let dim = c.hiddenSize, h = c.headCount, kvh = c.kvHeadCount, d = c.headDim, inter = c.intermediateSize
-        let rotary = try Rotary(config: c, positions: w.positionLimit)
-        let localRotary = try c.localRopeTheta.map {
-            try Rotary(rotaryDim: c.rotaryDim, theta: $0, scaling: c.localRopeScaling, positions: w.positionLimit)
+        let rotary = try Rotary(rotaryDim: c.rotaryDim, theta: c.ropeTheta ?? 10000, scaling: c.ropeScaling, positions: w.positionLimit)
+        let localRotary = try o.localRotary.map {
+            try Rotary(rotaryDim: c.rotaryDim, theta: $0.theta, scaling: $0.scaling, positions: w.positionLimit)
         }
         let activation = try Activation(configName: c.activation)
-        let eps = c.normEpsilon, offset: Float = c.gemmaStyle ? 1 : 0
-        let scale = Float(1 / (c.queryPreAttentionScalar ?? Double(d)).squareRoot())
+        let eps = c.normEpsilon, offset: Float = o.onePlusNormWeights ? 1 : 0
+        let scale = Float(1 / (o.queryPreAttentionScalar ?? Double(d)).squareRoot())
         func norm(_ name: String, _ size: Int = dim) throws -> Norm { try .rms(w, name, dim: size, eps: eps, offset: offset) }
         var layers: [any DecoderLayer] = []
         for l in 0..<c.layerCount {
@@ -110,7 +110,7 @@ struct Llama: DecoderLayer {
             let attn = p + "self_attn."
             let mlp = p + "mlp."
             let qkv: Linear, gateUp: Linear
-            if c.architecture == .phi3 {
+            if o.storedFused {
                 // stored fused as [q | k | v] and [gate | up], the layout the engine runs; a LoRA on
                 // the fused weight covers all its parts, as PEFT applies it
                 qkv = try w.linear(attn + "qkv_proj.weight", bias: nil, inFeatures: dim, outFeatures: (h + 2 * kvh) * d)
@@ -124,35 +124,36 @@ struct Llama: DecoderLayer {
                 qkv = Linear.fused([q, k, v])
                 gateUp = Linear.fused([gate, up])
             }
-            let o = try w.linear(attn + "o_proj.weight", bias: c.outputBias ? attn + "o_proj.bias" : nil, inFeatures: h * d, outFeatures: dim)
+            let o2 = try w.linear(attn + "o_proj.weight", bias: c.outputBias ? attn + "o_proj.bias" : nil, inFeatures: h * d, outFeatures: dim)
             let down = try w.linear(mlp + "down_proj.weight", bias: c.mlpBias ? mlp + "down_proj.bias" : nil, inFeatures: inter, outFeatures: dim)
             let window = l < c.slidingWindows.count ? c.slidingWindows[l] : nil
             let qkNorm: QKNorm
+            switch o.qkNorm {
+            case .none: qkNorm = .none
+            case .perHead: qkNorm = .perHead(q: try norm(attn + "q_norm.weight", d), k: try norm(attn + "k_norm.weight", d))
+            case .whole: qkNorm = .whole(q: try norm(attn + "q_norm.weight", h * d), k: try norm(attn + "k_norm.weight", kvh * d))
+            }
             let norms: Norms
-            switch c.architecture {
-            case .olmo2:
-                // norms after each sublayer (named after what they follow), q/k norm over the projection
-                qkNorm = .whole(q: try norm(attn + "q_norm.weight", h * d), k: try norm(attn + "k_norm.weight", kvh * d))
+            switch o.normPlacement {
+            case .post:
+                // norms after each sublayer, named after what they follow
                 norms = Norms(postAttention: try norm(p + "post_attention_layernorm.weight"),
                               postMLP: try norm(p + "post_feedforward_layernorm.weight"))
-            case .gemma2, .gemma3Text:
-                qkNorm = c.architecture == .gemma3Text
-                    ? .perHead(q: try norm(attn + "q_norm.weight", d), k: try norm(attn + "k_norm.weight", d)) : .none
+            case .sandwich:
                 norms = Norms(preAttention: try norm(p + "input_layernorm.weight"),
                               postAttention: try norm(p + "post_attention_layernorm.weight"),
                               preMLP: try norm(p + "pre_feedforward_layernorm.weight"),
                               postMLP: try norm(p + "post_feedforward_layernorm.weight"))
-            default:
-                qkNorm = c.architecture == .qwen3
-                    ? .perHead(q: try norm(attn + "q_norm.weight", d), k: try norm(attn + "k_norm.weight", d)) : .none
+            case .pre:
                 norms = Norms(preAttention: try norm(p + "input_layernorm.weight"),
                               preMLP: try norm(p + "post_attention_layernorm.weight"))
             }
-            layers.append(Llama(
-                norms: norms, qkNorm: qkNorm, qkv: qkv, output: o, gateUp: gateUp, down: down,
+            let local = l < o.localRotaryLayers.count && o.localRotaryLayers[l]
+            layers.append(GatedBlock(
+                norms: norms, qkNorm: qkNorm, qkv: qkv, output: o2, gateUp: gateUp, down: down,
                 attention: Attention(heads: h, kvHeads: kvh, headDim: d, scale: scale, window: window,
-                                     softcap: c.attentionSoftcap.map { Float($0) }),
-                rotary: l < c.localRopeLayers.count && c.localRopeLayers[l] ? localRotary ?? rotary : rotary,
+                                     softcap: o.attentionSoftcap.map { Float($0) }),
+                rotary: local ? localRotary ?? rotary : rotary,
                 config: c, activation: activation))
         }
         let embedding = try w.embedding("model.embed_tokens.weight", rows: c.vocabSize, dim: dim)
@@ -162,9 +163,36 @@ struct Llama: DecoderLayer {
         } else {
             head = try w.head("lm_head.weight", vocab: c.vocabSize, dim: dim)
         }
-        return Transformer(config: c, embedding: embedding, positionEmbedding: nil, layers: layers,
+        return Transformer(config: w.config, embedding: embedding, positionEmbedding: nil, layers: layers,
                            finalNorm: try norm("model.norm.weight"), head: head, mlpWidth: 2 * inter,
-                           embeddingScale: c.gemmaStyle ? Float(Double(dim).squareRoot()) : nil,
-                           finalSoftcap: c.finalSoftcap.map { Float($0) })
+                           embeddingScale: o.scaledEmbeddings ? Float(Double(dim).squareRoot()) : nil,
+                           finalSoftcap: o.finalSoftcap.map { Float($0) })
     }
+}
+
+/// How a family's gated blocks differ from llama's; every field's default is llama's.
+struct GatedBlockOptions {
+    /// Where the block's RMSNorms sit: before each sublayer (llama), after it (OLMo 2), or both
+    /// (Gemma's "sandwich").
+    enum NormPlacement { case pre, post, sandwich }
+    /// RMSNorm of queries and keys before rotary: per head (Qwen3, Gemma 3) or over the whole
+    /// projection (OLMo 2).
+    enum QKNormKind { case none, perHead, whole }
+
+    var normPlacement = NormPlacement.pre
+    var qkNorm = QKNormKind.none
+    /// Gemma: RMSNorm weights stored as w, applied as (1 + w).
+    var onePlusNormWeights = false
+    /// Gemma: embeddings multiplied by sqrt(hidden_size).
+    var scaledEmbeddings = false
+    /// Phi-3: q|k|v and gate|up stored fused (qkv_proj, gate_up_proj).
+    var storedFused = false
+    /// Scores scaled by 1/sqrt(this) instead of 1/sqrt(head_dim) (Gemma's query_pre_attn_scalar).
+    var queryPreAttentionScalar: Double? = nil
+    /// Scores (attention) and logits (final) pass through cap * tanh(x / cap) (Gemma 2).
+    var attentionSoftcap: Double? = nil
+    var finalSoftcap: Double? = nil
+    /// Gemma 3: the rotary base and scaling of the local layers, and which layers those are.
+    var localRotary: (theta: Double, scaling: RopeScaling?)? = nil
+    var localRotaryLayers: [Bool] = []
 }

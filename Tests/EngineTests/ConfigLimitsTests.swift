@@ -1,13 +1,14 @@
-@testable import Checkpoints
+import Checkpoints
+import Engine
 import Foundation
 import TestSupport
 import XCTest
 
-/// Every config.json number the engine or spectra use is checked against what the architecture
+/// Every config.json number the engine or spectra use is checked against what the family
 /// allows: each case below trapped, aborted, tried to allocate terabytes or computed NaN before.
 final class ConfigLimitsTests: XCTestCase {
     var dir: URL!
-    override func setUp() { dir = Fixtures.temporaryDirectory("config-limits") }
+    override func setUp() { dir = TestSupport.Fixtures.temporaryDirectory("config-limits") }
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
     /// The fixture's config with `changes` applied (nested keys as "a.b").
@@ -72,7 +73,7 @@ final class ConfigLimitsTests: XCTestCase {
         ]
         for (base, changes, field, message) in cases {
             let path = try config(base, changes)
-            XCTAssertThrowsError(try ModelConfig.load(path: path), "\(base) \(changes)") { error in
+            XCTAssertThrowsError(try ModelFamilies.decode(path: path), "\(base) \(changes)") { error in
                 guard let e = error as? CheckpointError else { return XCTFail("\(error)") }
                 XCTAssertTrue(e.field.hasSuffix(field), "\(changes): field \(e.field), wanted \(field)")
                 XCTAssertTrue(e.description.contains(message), "\(changes): \(e.description)")
@@ -85,7 +86,7 @@ final class ConfigLimitsTests: XCTestCase {
         for name in ["llama-tiny", "mistral-tiny", "qwen2-tiny", "neox-tiny", "gpt2-tiny", "llama-tiny-llama3", "llama-tiny-tied",
                      "qwen3-tiny", "olmo2-tiny", "gemma2-tiny", "gemma3-tiny", "phi3-tiny"] {
             let url = URL(fileURLWithPath: Fixtures.model(name)).appendingPathComponent("config.json")
-            XCTAssertNoThrow(try ModelConfig.load(path: url.path), name)
+            XCTAssertNoThrow(try ModelFamilies.decode(path: url.path), name)
         }
     }
 }
