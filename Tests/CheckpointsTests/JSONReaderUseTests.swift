@@ -1,4 +1,5 @@
 import Checkpoints
+import Engine
 import Foundation
 import TestSupport
 import XCTest
@@ -52,7 +53,7 @@ final class JSONReaderUseTests: XCTestCase {
     func testInvalidUTF8InConfigNamesTheFileAndOffset() throws {
         let url = dir.appendingPathComponent("config.json")
         try Data([0x7B, 0x22, 0x61, 0xFF, 0x22, 0x3A, 0x31, 0x7D]).write(to: url)  // {"a\xFF":1}
-        XCTAssertThrowsError(try ModelConfig.load(path: url.path)) { error in
+        XCTAssertThrowsError(try ModelFamilies.decode(path: url.path)) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains(url.path) && text.contains("invalid UTF-8") && text.contains("byte 3"), text)
         }
