@@ -25,5 +25,17 @@ t = float(re.search(r"= ([\d.]+) tokens/s", sys.argv[1]).group(1))
 e = float(re.search(r"= ([\d.]+) tokens/s", sys.argv[2]).group(1))
 print(f"ratio engine / torch: {e / t:.2f}x")
 PY
+# Whole processes on both sides (start-up, model load and the same 3 passes over the batches):
+# what a user waits for. 3 interleaved rounds, median wall time each.
+python3 - "$bench" "$model" "$out/tokens.json" "$batch" "$here/torch_forward.py" <<'PY'
+import statistics, subprocess, sys, time
+bench, model, tokens, batch, torch_script = sys.argv[1:6]
+ours, theirs = [], []
+for _ in range(3):
+    t0 = time.perf_counter(); subprocess.run([bench, "forward", model, tokens, batch], check=True, capture_output=True); ours.append(time.perf_counter() - t0)
+    t0 = time.perf_counter(); subprocess.run([sys.executable, torch_script, model, tokens, batch], check=True, capture_output=True); theirs.append(time.perf_counter() - t0)
+o, t = statistics.median(ours), statistics.median(theirs)
+print(f"whole process (load + 3 passes), median of 3 interleaved: engine-bench {o:.1f} s, torch_forward.py {t:.1f} s, ratio {t / o:.2f}x")
+PY
 "$bench" sgemm "$model" $((batch * 128)) | tail -2
 "$bench" prefix "$model" 16
