@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "forgetlens", targets: ["forgetlens"]),
         .library(name: "ForgetlensKit", targets: ["JSONReader", "Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports"]),
         // the engine alone (bench/engine's engine-bench): builds without GRDB, Yams and the layers above
-        .library(name: "ForgetlensEngine", targets: ["Engine"]),
+        .library(name: "ForgetlensEngine", targets: ["Engine", "LinearAlgebra"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,7 +42,7 @@ let package = Package(
             "Spectra", "Checkpoints", "Tokenizers", "Engine", "Evaluation", "Experiments", "Reports", "JSONReader",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "forgetlens", dependencies: ["ForgetlensCLI"]),
+        .executableTarget(name: "forgetlens", dependencies: ["ForgetlensCLI", "LinearAlgebra"]),
         .target(name: "FuzzSupport", path: "Sources/Fuzz/FuzzSupport"),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),

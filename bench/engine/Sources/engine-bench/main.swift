@@ -6,6 +6,7 @@
 // OpenBLAS threads: $BENCH_THREADS (default 2).
 import Engine
 import Foundation
+import LinearAlgebra
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 func fail(_ message: String) -> Never {
@@ -13,6 +14,8 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+// As the forgetlens executable: OpenBLAS's kernel choice fixed at load time (see BLASCoreType).
+BLASCoreType.reexecIfMisdetected()
 let args = CommandLine.arguments
 guard args.count >= 3 else { fail("usage: engine-bench forward|sgemm|prefix MODEL_DIR ...") }
 let threads = Int(ProcessInfo.processInfo.environment["BENCH_THREADS"] ?? "2") ?? 2
