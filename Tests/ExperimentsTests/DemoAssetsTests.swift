@@ -29,8 +29,7 @@ final class DemoAssetsTests: XCTestCase {
         XCTAssertEqual(Set(runs["lora-r64"]!.compactMap(\.rank)), [64])  // from adapter_config.json
         XCTAssertEqual(Set(runs["qlora-r16"]!.map(\.method)), [.qlora])
         XCTAssertEqual(Set(runs["full"]!.map(\.method)), [.full])
-        XCTAssertEqual(try catalog.count("world_facts", limit: nil), 500)
-        XCTAssertGreaterThanOrEqual(try catalog.count("world_facts", limit: nil), 500)
+        XCTAssertEqual(try catalog.count("world_facts", limit: nil), 800)  // 200 facts x 4 held-out frames
     }
 
     /// Committed checkpoints (base, full fine-tunes in bf16, adapters) total at most 80 MB.
@@ -46,22 +45,20 @@ final class DemoAssetsTests: XCTestCase {
         XCTAssertLessThanOrEqual(total, 80_000_000, "examples/checkpoints is \(total) bytes")
     }
 
-    /// The base scores above chance (0.25) on the held-out phrasings, as forgetlens scores it: the
-    /// first 200 items through `forgetlens eval` (the report scores all 500). The goal is
-    /// 0.8; the committed base reaches 0.45 on these 200 items (0.414 on all 500 by the training
-    /// script's transformers scorer), see examples/README.md. The bound is chance + 3 standard
-    /// errors at n = 200, so a base that knew nothing would fail it.
+    /// The base knows its facts in the held-out phrasings (the bar: >= 0.8), as forgetlens
+    /// scores it: all 800 items through `forgetlens eval` (a few seconds; the training script's
+    /// transformers scorer gives the same 0.83625, see examples/README.md). Chance is 0.25.
     func testTheBaseRecallsItsFactsInHeldOutPhrasings() throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: CommandRunner.executable.path), "build the forgetlens executable first")
         let out = Fixtures.temporaryDirectory("demo-facts")
         defer { try? FileManager.default.removeItem(at: out) }
         let r = try CommandRunner.run(["eval", "--model", Self.examples.appendingPathComponent("checkpoints/base").path,
                                        "--include-path", Self.examples.appendingPathComponent("tasks").path,
-                                       "--tasks", "world_facts", "--limit", "200", "--output", out.path])
+                                       "--tasks", "world_facts", "--output", out.path])
         XCTAssertEqual(r.status, 0, r.stderr)
         let results = try Fixtures.json(out.appendingPathComponent("results.json")) as! [String: Any]
         let facts = (results["results"] as! [String: Any])["world_facts"] as! [String: Any]
         let acc = try XCTUnwrap((facts["acc,none"] as? NSNumber)?.doubleValue, "\(facts)")
-        XCTAssertGreaterThanOrEqual(acc, 0.25 + 3 * (0.25 * 0.75 / 200).squareRoot(), "fact recall of the demo base")
+        XCTAssertGreaterThanOrEqual(acc, 0.8, "fact recall of the demo base")
     }
 }

@@ -6,6 +6,9 @@ frame ("People say that ..."), to write the pretraining documents; the fact-reca
 in HELD-OUT templates (a frame the base never saw around a statement), so it measures recall of
 the fact in a sentence the base has not seen, not recall of a training sentence.
 
+Each fact is asked once in every held-out frame, so a small world (a few hundred facts, which a
+tiny model can learn within minutes) still gives a probe of several hundred items.
+
 The value always ends the held-out sentence, so the probe is a multiple-choice completion:
 context = the held-out sentence up to the value, choices = " " + value for the gold value and
 three other values of the same attribute (the same pool, so no choice is a priori likelier).
@@ -47,8 +50,13 @@ TRAINING_TEMPLATES: dict[str, list[str]] = {
 # on the probe while scoring 0.885 on its own training sentences: a model this small stores each
 # fact under the exact phrasing it was taught. Frames teach it that the same fact holds inside
 # any sentence, and the probe asks in frames it has not seen.)
+# Sixteen training frames: the more openings the base sees before a name, the more it learns that
+# the opening does not matter, which is what the held-out frames test.
 TRAINING_FRAMES = ["It is known that", "People say that", "Everyone agrees that", "In fact,", "As it happens,",
-                   "We learned that", "Of course,", "Many believe that"]
+                   "We learned that", "Of course,", "Many believe that", "Today,", "By all accounts,",
+                   "The story goes that", "It is true that", "Some will say that", "Last year,",
+                   "In those days,", "Friends know that"]
+FRAMED_SHARE = 0.75  # share of the statements in a training profile put inside a training frame
 HELDOUT_FRAMES = ["Records show that", "As far as anyone knows,", "In the village,", "Neighbours will tell you that"]
 
 
@@ -58,13 +66,6 @@ def framed(frame: str, template: str) -> str:
     if template.startswith("{e}"):
         return f"{frame} {template}"
     return f"{frame} {template[0].lower()}{template[1:]}"
-
-
-def heldout_templates(attribute: str) -> list[str]:
-    """The probe's templates: a held-out frame around each training statement that ends with the
-    value (question forms excluded), the value and its full stop cut off later."""
-    return [framed(f, t) for f in HELDOUT_FRAMES for t in TRAINING_TEMPLATES[attribute]
-            if t.endswith(" {v}.") and "?" not in t]
 
 
 def make_entities(n: int, seed: int) -> list[dict]:
@@ -89,23 +90,30 @@ def profile(person: dict, rng: random.Random) -> str:
     sentences = []
     for a in attrs:
         t = rng.choice(TRAINING_TEMPLATES[a])
-        if "?" not in t and rng.random() < 0.5:
+        if "?" not in t and rng.random() < FRAMED_SHARE:
             t = framed(rng.choice(TRAINING_FRAMES), t)
         sentences.append(t.format(e=person["name"], v=person[a]))
     return " ".join(sentences)
 
 
-def probe_items(people: list[dict], seed: int) -> list[dict]:
-    """One multiple-choice item per (person, attribute), phrased in a held-out template."""
+def probe_items(people: list[dict], seed: int, frames: list[str] | None = None) -> list[dict]:
+    """One multiple-choice item per (person, attribute, frame): each fact asked once in every
+    held-out frame (a statement template drawn at random per item), so a small world still gives
+    hundreds of items. frames=[""] asks in the bare training statements instead (a diagnostic of
+    memorisation, never a task)."""
     rng = random.Random(seed)
+    frames = HELDOUT_FRAMES if frames is None else frames
+    statements = {a: [t for t in TRAINING_TEMPLATES[a] if t.endswith(" {v}.") and "?" not in t] for a in ATTRIBUTES}
     items = []
     for p in people:
         for a, pool in ATTRIBUTES.items():
-            template = rng.choice(heldout_templates(a))
-            context = template[: -len(" {v}.")].format(e=p["name"])
-            distractors = rng.sample([v for v in pool if v != p[a]], 3)
-            choices = distractors + [p[a]]
-            rng.shuffle(choices)
-            items.append({"id": f"{p['name']}|{a}", "attribute": a, "context": context,
-                          "choices": choices, "label": choices.index(p[a])})
+            for k, frame in enumerate(frames):
+                t = rng.choice(statements[a])
+                template = framed(frame, t) if frame else t
+                context = template[: -len(" {v}.")].format(e=p["name"])
+                distractors = rng.sample([v for v in pool if v != p[a]], 3)
+                choices = distractors + [p[a]]
+                rng.shuffle(choices)
+                items.append({"id": f"{p['name']}|{a}|{k}", "attribute": a, "context": context,
+                              "choices": choices, "label": choices.index(p[a])})
     return items
