@@ -1,7 +1,7 @@
 """The synthetic world of facts the demo base learns (and its fine-tunes may forget).
 
 Invented people, each with four attributes (home town, trade, favourite colour, pet), drawn from
-a seed. Every fact is stated in several TRAINING templates, half of the time inside a training
+a seed. Every fact is stated in several TRAINING templates, mostly (FRAMED_SHARE) inside a training
 frame ("People say that ..."), to write the pretraining documents; the fact-recall probe asks
 in HELD-OUT templates (a frame the base never saw around a statement), so it measures recall of
 the fact in a sentence the base has not seen, not recall of a training sentence.
