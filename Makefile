@@ -49,17 +49,20 @@ test: deps
 	@set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing $(BUILD_FLAGS) 2>&1 | tee .build/test-output.log; \
 	  status=$$?; bash scripts/test_summary.sh .build/test-output.log $$status
 
-# The bundled example experiment (examples/, made by examples/make_example_models.py with
-# torch/transformers/peft): a tiny llama base fine-tuned on arithmetic by full fine-tuning and
-# LoRA r=4/32 at three steps each. `run` evaluates every checkpoint on the arithmetic target and
-# the forgetting probes and computes spectra into reports/demo/results.sqlite (resumable);
+# The bundled example experiment (examples/, made by scripts/demo/train_demo_models.py with
+# torch/transformers/peft/bitsandbytes): a 1M-parameter llama base that learned general English and
+# a synthetic world of facts, fine-tuned on arithmetic prose by full fine-tuning (plain, weight
+# decay, dropout), LoRA r=4/16/64 and QLoRA r=16, three checkpoints each. `run` evaluates every
+# checkpoint on the arithmetic target, the forgetting probes (fact recall, held-out English, the
+# standard probes) and sampled continuations (diversity), and computes spectra into
+# reports/demo/results.sqlite (resumable);
 # `report` draws reports/demo/index.html + summary.md; `pareto` exports the frontier.
 DEMO := examples/demo.yaml
 demo: release
 	$(BIN_RELEASE) run $(DEMO)
 	$(BIN_RELEASE) report $(DEMO)
 	$(BIN_RELEASE) pareto $(DEMO) --csv reports/demo/pareto.csv --json reports/demo/pareto.json
-	$(BIN_RELEASE) spectra --base examples/checkpoints/base --finetuned examples/checkpoints/full/step-150 \
+	$(BIN_RELEASE) spectra --base examples/checkpoints/base --finetuned examples/checkpoints/runs/full/checkpoint-120 \
 	  --json reports/demo/spectra.json --table reports/demo/spectra.txt --quiet
 	@echo "Open reports/demo/index.html (summary: reports/demo/summary.md)"
 

@@ -16,6 +16,7 @@ trap 'rm -rf "$out"' EXIT
 # The demo experiment with absolute paths and its own output folder.
 sed -e "s#^base: checkpoints/#base: $root/examples/checkpoints/#" \
     -e "s#model: checkpoints/#model: $root/examples/checkpoints/#; s#adapter: checkpoints/#adapter: $root/examples/checkpoints/#" \
+    -e "s#runs: checkpoints/#runs: $root/examples/checkpoints/#; s#^task_paths: \[tasks\]#task_paths: [$root/examples/tasks]#" \
     -e "s#^output: .*#output: $out/out#" -e "s#^limit: .*#limit: ${BENCH_LIMIT:-200}#" \
     "$root/examples/demo.yaml" > "$out/exp.yaml"
 
