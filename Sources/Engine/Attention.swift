@@ -49,7 +49,7 @@ struct Attention: Sendable {
                     let first = (window.map { Swift.max(0, pos - $0 + 1) } ?? 0) - lo
                     let last = pos - lo // inclusive
                     let s = scores.pointer + i * tk
-                    if let cap = softcap { for j in first...last { s[j] = cap * tanhf(s[j] / cap) } }
+                    if let cap = softcap { VectorTanh.softcapInPlace(s + first, count: last - first + 1, cap: cap) }
                     var m = s[first]
                     for j in first...last where s[j] > m { m = s[j] }
                     var sum: Float = 0

@@ -55,11 +55,7 @@ enum Kernels {
             switch activation {
             case .silu: for c in 0..<cols { let v = p[c]; p[c] = v / (1 + expf(-v)) }
             case .geluErf: for c in 0..<cols { let v = p[c]; p[c] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
-            case .geluTanh:
-                for c in 0..<cols {
-                    let v = p[c]
-                    p[c] = 0.5 * v * (1 + tanhf(0.7978845608028654 * (v + 0.044715 * v * v * v)))
-                }
+            case .geluTanh: VectorTanh.geluTanhInPlace(p, count: cols)
             case .relu: for c in 0..<cols { p[c] = Swift.max(p[c], 0) }
             }
         }

@@ -122,7 +122,7 @@ final class Transformer: @unchecked Sendable {
     func lmHead(_ hidden: UnsafePointer<Float>, rows: Int, into logits: UnsafeMutablePointer<Float>) {
         if rows == 0 { return }
         defer {
-            if let cap = finalSoftcap { for i in 0..<(rows * vocabSize) { logits[i] = cap * tanhf(logits[i] / cap) } }
+            if let cap = finalSoftcap { VectorTanh.softcapInPlace(logits, count: rows * vocabSize, cap: cap) }
         }
         // decoding (one row): a GEMV reads the head once instead of repacking it
         if head.float32 != nil {
