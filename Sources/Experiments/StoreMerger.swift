@@ -276,7 +276,12 @@ public enum StoreMerger {
                     continue
                 }
                 // a sampled task's stored hash is the content hash + its sampling suffix (Experiment.taskHash)
-                guard catalog.names.contains(task), try entry.hash == catalog.hash(task) || entry.hash.hasPrefix(catalog.hash(task) + "|sample:") else {
+                // a task of the experiment's own task_paths is only known when merge was given them
+                guard catalog.names.contains(task) else {
+                    summary.notes.append("\(label) \(task): no such task among the built-in ones or the --include-path directories; pass the experiment's task_paths with --include-path DIR to compute its aggregate (or leave it to `forgetlens run`)")
+                    continue
+                }
+                guard try entry.hash == catalog.hash(task) || entry.hash.hasPrefix(catalog.hash(task) + "|sample:") else {
                     summary.notes.append("\(label) \(task): the task's definition or data changed since the shards ran; its aggregate is left to `forgetlens run`")
                     continue
                 }

@@ -88,6 +88,10 @@ final class DiversityExperimentTests: XCTestCase {
         }
         let shards = dir.appendingPathComponent("out/shards")
         let parts = try FileManager.default.contentsOfDirectory(atPath: shards.path).filter { $0.hasSuffix(".sqlite") }.sorted().map { shards.appendingPathComponent($0).path }
+        // without the experiment's task_paths, merge cannot know its own tasks: it says which flag is missing
+        let bare = try CommandRunner.run(["merge", dir.appendingPathComponent("bare.sqlite").path] + parts)
+        XCTAssertEqual(bare.status, 0, bare.stderr)
+        XCTAssertTrue(bare.stdout.contains("arith_sampled: no such task") && bare.stdout.contains("--include-path"), bare.stdout)
         let merged = dir.appendingPathComponent("merged.sqlite").path
         let m = try CommandRunner.run(["merge", merged] + parts + ["--include-path", dir.appendingPathComponent("tasks").path])
         XCTAssertEqual(m.status, 0, m.stderr)
