@@ -301,7 +301,7 @@ public struct Findings {
         // The bits-per-byte probes in their own unit, beside (not in) the verdict.
         if !secondaryProbes.isEmpty, let fb = pooled(full, { forgetting($0, over: secondaryProbes) }), let lb = pooled(lora, { forgetting($0, over: secondaryProbes) }) {
             let db = Estimate.difference(fb, lb)
-            s += " On \(secondaryProbes.joined(separator: ", ")) (bits per byte, not in the verdict): full \(String(format: "%+.3f", fb.value)), LoRA \(String(format: "%+.3f", lb.value)), difference \(String(format: "%+.3f", db.value))\(db.stderr.map { String(format: " ± %.3f", $0) } ?? "")\(z(db).map { " (" + zp($0) + ")" } ?? "")."
+            s += " On \(secondaryProbes.joined(separator: ", ")) (bits per byte, not in the verdict): full \(String(format: "%+.3f", fb.value)), LoRA \(String(format: "%+.3f", lb.value)), difference \(String(format: "%+.3f", db.value))\(db.stderr.map { String(format: " ± %.3f", $0) } ?? "")\(z(db).map { " (" + zp($0) + ")" } ?? " (no standard error: no test)")."
         }
         return finding("b", claim, Self.biderman, verdict(z: zz), s)
     }

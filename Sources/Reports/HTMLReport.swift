@@ -42,7 +42,7 @@ public enum HTMLReport {
         html += "<h2>Forgetting per probe</h2>\n<div class=\"fig\">\(forgettingBars(model).render(width: 1100, height: 380))</div>\n"
         html += "<p class=\"note\">base accuracy − variant accuracy on each accuracy probe (positive = forgotten), ± standard error (independent; the paired tests are in the table below).</p>\n"
         if let bars = bitsPerByteForgettingBars(model) {
-            html += "<div class=\"fig\">\(bars.render(width: 1100, height: 340))</div>\n"
+            html += "<div class=\"fig\">\(bars.render(width: 1100, height: 380))</div>\n"
             html += "<p class=\"note\">variant − base bits per byte on each bits-per-byte probe (positive = forgotten), ± standard error: a unit of its own, so these probes are in neither the accuracy bars nor the probe mean.</p>\n"
         }
         html += "<h2>Paired significance against the base</h2>\n" + significanceTable(model)
@@ -146,7 +146,7 @@ public enum HTMLReport {
                 return Estimate.difference(b, s)
             } + (probes.count > 1 ? [v.bitsPerByteForgetting] : [])
         }
-        return GroupedBarChart(title: "Forgetting (variant − base bits per byte)", yTitle: "Δ bits per byte", categories: probes + (probes.count > 1 ? ["mean"] : []),
+        return GroupedBarChart(title: "Forgetting (variant − base bits per byte)", yTitle: "Δ bits/byte", categories: probes + (probes.count > 1 ? ["mean"] : []),
                                series: model.variants.map(\.label), values: values, colors: colors(model.variants.map(\.label), model))
     }
 
