@@ -97,53 +97,46 @@ public enum ExperimentSummary {
             let targets = e.targets.compactMap { row.targetScores[$0] }
             if targets.count == e.targets.count { row.learning = Estimate.meanOfMeans(targets) }
             let probes = e.probes.compactMap { row.probeScores[$0] }
-            if probes.count == e.probes.count { row.probeMean = Estimate.meanOfMeans(probes) }
             if targets.count < e.targets.count || probes.count < e.probes.count {
                 notes.append("\(entry.label): some tasks are not evaluated yet (run `forgetlens run`).")
             }
             partials.append(Partial(row: row, fingerprint: cp.fingerprint))
         }
 
-        // Forgetting and paired tests against the base.
+        // Per-item probe scores, McNemar per multiple-choice probe, then the per-unit means,
+        // forgetting and paired bootstraps (ProbeSummaries: accuracies and bits per byte apart).
         let baseFP = partials.first?.fingerprint
-        let baseProbeMean = partials.first?.row.probeMean
         var baseAcc: [String: [Int: Double]] = [:]
         var probeChance: [String: Double] = [:]
         if let baseFP {
             for p in e.probes {
-                let items = try store.items(try key(baseFP, p), below: itemCounts[p])
                 baseAcc[p] = try accByDoc(baseFP, p)
-                // chance accuracy: mean over items of 1 / choices (the choices scored for each)
+                // Chance accuracy (mean over items of 1 / choices scored) only for a multiple-choice
+                // probe: a rolling probe's item also stores one outcome, which would read as
+                // "chance 1.0" and call every bits-per-byte probe at chance.
+                guard probeMetric[p]!.0 == "acc" else { continue }
+                let items = try store.items(try key(baseFP, p), below: itemCounts[p])
                 let choices = items.values.compactMap { $0.outcomes?.count }.filter { $0 > 0 }
                 if !choices.isEmpty { probeChance[p] = choices.reduce(0) { $0 + 1 / Double($1) } / Double(choices.count) }
             }
             partials[0].row.probeItems = ItemScores(baseAcc)
         }
-        for i in partials.indices {
-            if partials[i].row.isBase {
-                if let m = baseProbeMean { partials[i].row.forgetting = Estimate(0, stderr: m.stderr.map { _ in 0 }) }
-                continue
-            }
+        for i in partials.indices where !partials[i].row.isBase {
             guard let fp = partials[i].fingerprint else { continue }
             for p in e.probes { partials[i].row.probeItems[p] = try accByDoc(fp, p) }
-            if let b = baseProbeMean, let v = partials[i].row.probeMean { partials[i].row.forgetting = Estimate.difference(b, v) }
-            var groups: [(base: [Double], variant: [Double])] = []
-            for p in e.probes {
+            for p in e.probes where probeMetric[p]!.0 == "acc" {  // McNemar is for right/wrong items
                 guard let b = baseAcc[p], !b.isEmpty else { continue }
                 let v = partials[i].row.probeItems[p] ?? [:]
                 let docs = b.keys.filter { v[$0] != nil }.sorted()
                 guard !docs.isEmpty else { continue }
-                let bx = docs.map { b[$0]! }, vx = docs.map { v[$0]! }
-                if probeMetric[p]!.0 == "acc" {  // McNemar is for right/wrong items
-                    let (dc, dd) = McNemar.discordant(base: bx, variant: vx)
-                    partials[i].row.mcnemar[p] = McNemarSummary(items: docs.count, b: dc, c: dd)
-                }
-                groups.append((bx, vx))
-            }
-            if groups.count == e.probes.count {
-                partials[i].row.bootstrap = PairedBootstrap.meanDifference(groups: groups, resamples: bootstrapResamples, seed: seed)
+                let (dc, dd) = McNemar.discordant(base: docs.map { b[$0]! }, variant: docs.map { v[$0]! })
+                partials[i].row.mcnemar[p] = McNemarSummary(items: docs.count, b: dc, c: dd)
             }
         }
+        let displayMetrics = probeMetric.mapValues { TaskCatalog.displayName(($0.0, $0.1)) }
+        var rows = partials.map(\.row)
+        ProbeSummaries.fill(&rows, probes: e.probes, metrics: displayMetrics, resamples: bootstrapResamples, seed: seed)
+        for i in partials.indices { partials[i].row = rows[i] }
 
         var spectra: [SpectrumSummary] = []
         var weightSpectra: [WeightSpectrumSummary] = []
@@ -176,13 +169,15 @@ public enum ExperimentSummary {
             guard let q = v.quantization, let vi = partials.firstIndex(where: { $0.row.label == v.label }),
                   let qi = partials.firstIndex(where: { $0.row.label == Experiment.quantizedBaseLabel(q) }),
                   let vfp = partials[vi].fingerprint, let qfp = partials[qi].fingerprint else { continue }
+            // the split is of the accuracy forgetting (the row's forgetting): accuracy probes only
+            let accuracy = e.probes.filter { ProbeUnit.of(metric: displayMetrics[$0]) == .accuracy }
             var groups: [(base: [Double], variant: [Double])] = []
-            for p in e.probes {
+            for p in accuracy {
                 let b = try accByDoc(qfp, p), x = try accByDoc(vfp, p)
                 let docs = b.keys.filter { x[$0] != nil }.sorted()
                 if !docs.isEmpty { groups.append((docs.map { b[$0]! }, docs.map { x[$0]! })) }
             }
-            let adapter = groups.count == e.probes.count
+            let adapter = !accuracy.isEmpty && groups.count == accuracy.count
                 ? PairedBootstrap.meanDifference(groups: groups, resamples: bootstrapResamples, seed: seed) : nil
             notes.append(quantizationSplit(variant: v.label, quantizedBase: partials[qi].row.label, total: partials[vi].row.forgetting,
                                            quantization: partials[qi].row.bootstrap, adapter: adapter))
@@ -194,7 +189,7 @@ public enum ExperimentSummary {
                                 bootstrapResamples: bootstrapResamples, notes: notes)
         model.trainingAxis = trainingAxis
         model.probeChance = probeChance
-        model.probeMetrics = probeMetric.mapValues { TaskCatalog.displayName(($0.0, $0.1)) }
+        model.probeMetrics = displayMetrics
         model.weightSpectra = weightSpectra
         model.diversityColumns = try diversityColumns().map { "\($0.0) \($0.1)" }
         model.markFrontier()

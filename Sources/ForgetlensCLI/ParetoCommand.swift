@@ -20,7 +20,7 @@ struct ParetoCommand: ParsableCommand {
     @Option(help: "Write the frontier as JSON to this file.")
     var json: String?
 
-    @Option(help: "Objectives NAME:max|min, comma-separated; NAME is learning, forgetting, probe_mean or a task name.")
+    @Option(help: "Objectives NAME:max|min, comma-separated; NAME is learning, forgetting, probe_mean (accuracy, or bits per byte when no accuracy probe is above chance), forgetting_acc, probe_acc, forgetting_bpb, probe_bpb, or a task name.")
     var objectives: String = "learning:max,forgetting:min"
 
     func validate() throws {
@@ -30,7 +30,7 @@ struct ParetoCommand: ParsableCommand {
     func run() throws {
         let (experiment, catalog) = try ExperimentContext.load(file)
         let objs = try Objective.parseList(objectives)
-        let known = Set(["learning", "forgetting", "probe_mean"] + experiment.allTasks)
+        let known = Set(ReportModel.probeObjectives + experiment.allTasks)
         for o in objs where !known.contains(o.name) {
             throw ValidationError("--objectives: unknown objective '\(o.name)' (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -46,7 +46,7 @@ struct ParetoCommand: ParsableCommand {
             table.rows.append([e.label, e.method, e.rank.map(String.init) ?? "", e.step.map(String.init) ?? ""]
                               + objs.map { e.scores[$0.name]?.formatted(digits: 4) ?? "n/a" })
         }
-        print("Pareto frontier of \(experiment.name) (\(frontier.frontier.count) of \(model.variants.count) variants)")
+        print("Pareto frontier of \(experiment.name) (\(frontier.frontier.count) of \(model.variants.count) variants; forgetting = \(model.headlineForgettingText))")
         print(table.render(), terminator: "")
     }
 }

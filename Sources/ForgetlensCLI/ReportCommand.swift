@@ -9,9 +9,12 @@ struct ReportCommand: ParsableCommand {
         abstract: "Write OUTPUT/index.html (tradeoff, forgetting, spectra figures; self-contained) and OUTPUT/summary.md from the results store.",
         discussion: """
         Learning = mean over targets of each task's primary metric (acc, exact_match or -bits_per_byte);
-        probe mean = mean acc over probes; forgetting = base probe mean - variant probe mean. Each carries its
-        standard error (sqrt(sum se^2)/k). Paired tests against the base use the same items: McNemar's exact
-        test per probe and a seeded paired bootstrap of the probe-mean difference.
+        probe mean = mean acc over the accuracy probes; forgetting = base probe mean - variant probe mean.
+        Bits-per-byte (rolling) probes are never averaged with accuracies: their own mean and
+        Δ bits/byte = variant - base are separate columns, and lead the tradeoff plot only when no accuracy
+        probe is above chance on the base. Each carries its standard error (sqrt(sum se^2)/k). Paired tests
+        against the base use the same items: McNemar's exact test per accuracy probe and seeded paired
+        bootstraps of the probe-mean and per-document bits-per-byte differences.
         """
     )
 

@@ -26,7 +26,7 @@ public struct Finding: Codable, Sendable {
 /// The findings of an experiment and the definitions they rest on.
 public struct FindingsReport: Codable, Sendable {
     public var findings: [Finding]
-    /// Which probes count (base above chance), the tolerances and tests used.
+    /// Which probes count (accuracy above chance; bits per byte always), the tolerances and tests used.
     public var notes: [String]
 }
 
@@ -36,9 +36,14 @@ public struct FindingsReport: Codable, Sendable {
 /// Definitions (also stated in the report):
 /// - a series is one training run (VariantRow.seriesLabel); its final checkpoint is its largest step;
 ///   method kind: full, or LoRA (lora and qlora); rank comparisons use lora only.
-/// - a probe counts when the base is above chance by its 95% interval (accuracy − 1.96 se >
-///   chance); forgetting here = mean over the counting accuracy probes of (base − variant) accuracy,
-///   in points, or when none counts, over the bits-per-byte probes of the bits-per-byte increase.
+/// - a probe's unit comes from its metric (ProbeUnit); the chance rule is ReportModel.probeStanding:
+///   an accuracy probe with a known chance level counts when the base is above chance by its 95%
+///   interval (accuracy − 1.96 se > chance); a bits-per-byte probe has no chance level and counts
+///   whenever the base's value is finite;
+/// - forgetting here = mean over the counting accuracy probes of (base − variant) accuracy, in
+///   points, or when none counts, over the counting bits-per-byte probes of the bits-per-byte
+///   increase; never a mix. When accuracy leads, the bits-per-byte probes' forgetting is reported
+///   beside it (claim b, the notes) in its own unit.
 /// - paired comparisons of two checkpoints: bootstrap of items within each counting probe
 ///   (PairedBootstrap); at least `minimumPairedItems` items in total.
 /// - independent comparisons (mean of several runs): z test on the standard errors.
@@ -67,22 +72,22 @@ public struct Findings {
             return m.contains("bits_per_byte") || m.contains("bpb")
         }
         learningTolerance = bpb ? 0.05 : 0.03
-        var counting: [String] = [], chance: [String] = []
-        for p in model.probes {
-            guard let b = model.baseRow?.probeScores[p] else { continue }
-            if let c = model.probeChance[p] {
-                if let se = b.stderr, b.value - 1.96 * se > c { counting.append(p) } else { chance.append(p) }
-            } else {
-                counting.append(p)
-            }
-        }
-        countingProbes = counting
-        chanceProbes = chance
-        let isAccuracy = { (p: String) in (model.probeMetrics[p] ?? "acc") == "acc" }
-        let accuracy = counting.filter(isAccuracy)
-        forgettingProbes = accuracy.isEmpty ? counting.filter { !isAccuracy($0) } : accuracy
-        bitsPerByte = accuracy.isEmpty && !forgettingProbes.isEmpty
+        let standing = model.probeStanding
+        countingProbes = standing.counting
+        chanceProbes = standing.atChance
+        nonFiniteProbes = standing.nonFinite
+        let accuracy = standing.counting.filter { model.unit($0) == .accuracy }
+        let rolling = standing.counting.filter { model.unit($0) == .bitsPerByte }
+        forgettingProbes = accuracy.isEmpty ? rolling : accuracy
+        bitsPerByte = accuracy.isEmpty && !rolling.isEmpty
+        secondaryProbes = accuracy.isEmpty ? [] : rolling
     }
+
+    /// Probes whose base score is not finite: in no verdict.
+    public let nonFiniteProbes: [String]
+    /// The counting bits-per-byte probes when accuracy leads: their forgetting is reported beside
+    /// the verdicts, in bits per byte.
+    public let secondaryProbes: [String]
 
     public static func generate(_ model: ReportModel) -> FindingsReport { Findings(model).report() }
 
@@ -112,10 +117,14 @@ public struct Findings {
     }
 
     /// Forgetting on the counting probes (base − variant, independent standard errors).
-    public func forgetting(_ r: VariantRow) -> Estimate? {
-        guard let base = model.baseRow, !forgettingProbes.isEmpty else { return nil }
+    public func forgetting(_ r: VariantRow) -> Estimate? { forgetting(r, over: forgettingProbes) }
+
+    /// Mean over `probes` of base − variant score: accuracy lost, or (scores being −bits per byte)
+    /// bits per byte gained. The probes must share a unit.
+    public func forgetting(_ r: VariantRow, over probes: [String]) -> Estimate? {
+        guard let base = model.baseRow, !probes.isEmpty else { return nil }
         var parts: [Estimate] = []
-        for p in forgettingProbes {
+        for p in probes {
             guard let b = base.probeScores[p], let v = r.probeScores[p] else { return nil }
             parts.append(Estimate.difference(b, v))
         }
@@ -227,14 +236,22 @@ public struct Findings {
         if !chanceProbes.isEmpty {
             notes.append("At chance on the base, so left out of every forgetting verdict: \(chanceProbes.map { p in "\(p) (base \(score(model.baseRow!.probeScores[p]!.value)), chance \(score(model.probeChance[p] ?? .nan)))" }.joined(separator: ", ")).")
         }
+        if !nonFiniteProbes.isEmpty { notes.append("Base score not finite, so left out: \(nonFiniteProbes.joined(separator: ", ")).") }
         if !forgettingProbes.isEmpty {
             notes.append(bitsPerByte
-                ? "Forgetting in the findings = variant − base bits per byte averaged over \(forgettingProbes.joined(separator: ", ")) (no accuracy probe is above chance); paired tests compare per-document bits per byte."
+                ? "Forgetting in the findings = variant − base bits per byte averaged over \(forgettingProbes.joined(separator: ", ")) (no accuracy probe is above chance; bits per byte has no chance level); paired tests compare per-document bits per byte."
                 : "Forgetting in the findings = base − variant accuracy averaged over \(forgettingProbes.joined(separator: ", ")), in points (1 point = 0.01).")
         }
-        let other = countingProbes.filter { !forgettingProbes.contains($0) }
+        if !secondaryProbes.isEmpty {
+            var text = "Bits-per-byte probes (no chance level, their own unit, in no verdict): forgetting = variant − base bits per byte averaged over \(secondaryProbes.joined(separator: ", "))"
+            let finals = series.compactMap(\.rows.last)
+            let parts = finals.compactMap { r in forgetting(r, over: secondaryProbes).map { "\(r.label) \(String(format: "%+.3f", $0.value))" } }
+            if !parts.isEmpty { text += "; final checkpoints: \(parts.joined(separator: ", "))" }
+            notes.append(text + ".")
+        }
+        let other = countingProbes.filter { !forgettingProbes.contains($0) && !secondaryProbes.contains($0) }
         if !other.isEmpty { notes.append("Not in the findings' forgetting (another unit; see the tables): \(other.joined(separator: ", ")).") }
-        let unknownChance = forgettingProbes.filter { model.probeChance[$0] == nil && (model.probeMetrics[$0] ?? "acc") == "acc" }
+        let unknownChance = forgettingProbes.filter { model.probeChance[$0] == nil && model.unit($0) == .accuracy }
         if !unknownChance.isEmpty { notes.append("Chance level unknown (no stored choices) for \(unknownChance.joined(separator: ", ")): counted.") }
         notes.append("A series is one training run; its final checkpoint is its largest step. LoRA = lora and qlora variants; rank comparisons use lora only. Matched learning: target scores within \(learningTolerance). Paired tests: bootstrap of items within each probe (\(resamples) resamples, seeded), at least \(minimumPairedItems) paired items; means of several runs: z test on standard errors.")
         let findings = [learnsMore(), forgetsMore(), matchedLearning(), lowerRanks(), growsWithTraining(), rankOfChange(),
@@ -280,7 +297,12 @@ public struct Findings {
         }
         let d = Estimate.difference(f, l)
         let zz = z(d)
-        let s = "Final checkpoints of \(full.count) full run(s) forgot \(pts(f.value)) ± \(pts(f.stderr ?? .nan)) \(unit) on average, of \(lora.count) LoRA run(s) \(pts(l.value)) ± \(pts(l.stderr ?? .nan)): difference \(pts(d.value)) ± \(pts(d.stderr ?? .nan)) \(unit)\(zz.map { " (" + zp($0) + ")" } ?? "")."
+        var s = "Final checkpoints of \(full.count) full run(s) forgot \(pts(f.value)) ± \(pts(f.stderr ?? .nan)) \(unit) on average, of \(lora.count) LoRA run(s) \(pts(l.value)) ± \(pts(l.stderr ?? .nan)): difference \(pts(d.value)) ± \(pts(d.stderr ?? .nan)) \(unit)\(zz.map { " (" + zp($0) + ")" } ?? "")."
+        // The bits-per-byte probes in their own unit, beside (not in) the verdict.
+        if !secondaryProbes.isEmpty, let fb = pooled(full, { forgetting($0, over: secondaryProbes) }), let lb = pooled(lora, { forgetting($0, over: secondaryProbes) }) {
+            let db = Estimate.difference(fb, lb)
+            s += " On \(secondaryProbes.joined(separator: ", ")) (bits per byte, not in the verdict): full \(String(format: "%+.3f", fb.value)), LoRA \(String(format: "%+.3f", lb.value)), difference \(String(format: "%+.3f", db.value))\(db.stderr.map { String(format: " ± %.3f", $0) } ?? "")\(z(db).map { " (" + zp($0) + ")" } ?? " (no standard error: no test)")."
+        }
         return finding("b", claim, Self.biderman, verdict(z: zz), s)
     }
 

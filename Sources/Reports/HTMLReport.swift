@@ -26,7 +26,9 @@ public enum HTMLReport {
         """
         html += findingsSection(Findings.generate(model))
         html += "<h2>Learning–forgetting tradeoff</h2>\n<div class=\"fig\">\(tradeoff(model).render(width: 1100, height: 560))</div>\n"
-        html += "<p class=\"note\">x: mean accuracy over the forgetting probes (right = less forgetting); y: mean target score "
+        html += model.headlineUnit == .bitsPerByte
+            ? "<p class=\"note\">x: −mean bits per byte over the bits-per-byte probes (\(SVG.escape(model.probes(in: .bitsPerByte).joined(separator: ", ")))): no accuracy probe is above chance on the base (right = less forgetting); y: mean target score "
+            : "<p class=\"note\">x: mean accuracy over the accuracy probes (\(SVG.escape(model.probes(in: .accuracy).joined(separator: ", "))); right = less forgetting); y: mean target score "
         html += "(\(SVG.escape(model.targets.map { "\($0): \(model.targetMetrics[$0] ?? "?")" }.joined(separator: ", ")))). "
         html += "Lines join a method's checkpoints in training-step order; bars are ±1 standard error; the dashed line is the Pareto frontier "
         html += "(learning up, forgetting down); the star is the base model.</p>\n"
@@ -38,7 +40,11 @@ public enum HTMLReport {
             html += "<div class=\"grid\">" + curves.map { "<div>\($0.render(width: 430, height: 300))</div>" }.joined(separator: "\n") + "</div>\n"
         }
         html += "<h2>Forgetting per probe</h2>\n<div class=\"fig\">\(forgettingBars(model).render(width: 1100, height: 380))</div>\n"
-        html += "<p class=\"note\">base accuracy − variant accuracy on each probe (positive = forgotten), ± standard error (independent; the paired tests are in the table below).</p>\n"
+        html += "<p class=\"note\">base accuracy − variant accuracy on each accuracy probe (positive = forgotten), ± standard error (independent; the paired tests are in the table below).</p>\n"
+        if let bars = bitsPerByteForgettingBars(model) {
+            html += "<div class=\"fig\">\(bars.render(width: 1100, height: 380))</div>\n"
+            html += "<p class=\"note\">variant − base bits per byte on each bits-per-byte probe (positive = forgotten), ± standard error: a unit of its own, so these probes are in neither the accuracy bars nor the probe mean.</p>\n"
+        }
         html += "<h2>Paired significance against the base</h2>\n" + significanceTable(model)
         if !model.diversityColumns.isEmpty { html += "<h2>Generation diversity</h2>\n" + diversityTable(model) }
         if !model.targets.isEmpty {
@@ -83,21 +89,26 @@ public enum HTMLReport {
 
     // MARK: figures
 
+    /// x is the headline probe measure (ReportModel.headlineUnit): mean accuracy, or −mean bits
+    /// per byte when only bits-per-byte probes count, so that right is less forgetting either way.
     public static func tradeoff(_ model: ReportModel) -> TradeoffChart {
+        let x = { (r: VariantRow) in model.objective("probe_mean", of: r) }
         var bySeries: [(String, [VariantRow])] = []
-        for r in model.variants where r.probeMean != nil && r.learning != nil {
+        for r in model.variants where x(r) != nil && r.learning != nil {
             if let i = bySeries.firstIndex(where: { $0.0 == r.seriesLabel }) { bySeries[i].1.append(r) } else { bySeries.append((r.seriesLabel, [r])) }
         }
         func point(_ r: VariantRow) -> TradeoffPoint {
-            TradeoffPoint(x: r.probeMean!.value, y: r.learning!.value, xErr: r.probeMean!.stderr, yErr: r.learning!.stderr,
+            TradeoffPoint(x: x(r)!.value, y: r.learning!.value, xErr: x(r)!.stderr, yErr: r.learning!.stderr,
                           step: r.step.map(Double.init), label: r.label)
         }
         let series = bySeries.map { name, rows in
             TradeoffSeries(name: name, points: rows.sorted { ($0.step ?? 0, $0.label) < ($1.step ?? 0, $1.label) }.map(point))
         }
-        let base = model.baseRow.flatMap { $0.probeMean != nil && $0.learning != nil ? point($0) : nil }
-        let frontier = model.variants.filter { $0.onFrontier && $0.probeMean != nil && $0.learning != nil }.map(point)
-        return TradeoffChart(title: "Learning vs. probe accuracy", xTitle: "probe mean accuracy (higher = less forgetting)",
+        let base = model.baseRow.flatMap { x($0) != nil && $0.learning != nil ? point($0) : nil }
+        let frontier = model.variants.filter { $0.onFrontier && x($0) != nil && $0.learning != nil }.map(point)
+        let bpb = model.headlineUnit == .bitsPerByte
+        return TradeoffChart(title: bpb ? "Learning vs. probe bits per byte" : "Learning vs. probe accuracy",
+                             xTitle: bpb ? "−probe mean bits per byte (higher = less forgetting)" : "probe mean accuracy (higher = less forgetting)",
                              yTitle: "learning (target score)", series: series, base: base, frontier: frontier)
     }
 
@@ -109,16 +120,33 @@ public enum HTMLReport {
         return labels.map { l in variants.firstIndex(of: l).map(Palette.color) ?? baseColor }
     }
 
+    /// The accuracy probes and their mean (bits-per-byte probes have their own chart).
     public static func forgettingBars(_ model: ReportModel) -> GroupedBarChart {
-        let categories = model.probes + ["probe mean"]
+        let probes = model.probes(in: .accuracy)
         let base = model.baseRow
         let values: [[Estimate?]] = model.variants.map { v in
-            model.probes.map { p -> Estimate? in
+            probes.map { p -> Estimate? in
                 guard let b = base?.probeScores[p], let s = v.probeScores[p] else { return nil }
                 return Estimate.difference(b, s)
             } + [v.forgetting]
         }
-        return GroupedBarChart(title: "Forgetting (base − variant accuracy)", yTitle: "forgetting", categories: categories,
+        return GroupedBarChart(title: "Forgetting (base − variant accuracy)", yTitle: "forgetting", categories: probes + ["probe mean"],
+                               series: model.variants.map(\.label), values: values, colors: colors(model.variants.map(\.label), model))
+    }
+
+    /// Variant − base bits per byte on each bits-per-byte probe and their mean; nil without such probes.
+    public static func bitsPerByteForgettingBars(_ model: ReportModel) -> GroupedBarChart? {
+        let probes = model.probes(in: .bitsPerByte)
+        guard !probes.isEmpty else { return nil }
+        let base = model.baseRow
+        let values: [[Estimate?]] = model.variants.map { v in
+            probes.map { p -> Estimate? in
+                // scores are −bits per byte: base − variant is the increase in bits per byte
+                guard let b = base?.probeScores[p], let s = v.probeScores[p] else { return nil }
+                return Estimate.difference(b, s)
+            } + (probes.count > 1 ? [v.bitsPerByteForgetting] : [])
+        }
+        return GroupedBarChart(title: "Forgetting (variant − base bits per byte)", yTitle: "Δ bits/byte", categories: probes + (probes.count > 1 ? ["mean"] : []),
                                series: model.variants.map(\.label), values: values, colors: colors(model.variants.map(\.label), model))
     }
 
@@ -226,14 +254,14 @@ public enum HTMLReport {
 
     static func summaryTable(_ model: ReportModel) -> String {
         let extra = SummaryTable.trainingColumns(model)
-        var out = "<table><tr>" + (SummaryTable.header + extra.header).enumerated().map { "<th class=\"\($0.offset < 2 || $0.offset == 7 ? "l" : "")\">\(SVG.escape($0.element))</th>" }.joined() + "</tr>\n"
+        var out = "<table><tr>" + (SummaryTable.header(model) + extra.header).enumerated().map { "<th class=\"\($0.offset < 2 || $0.offset == 7 ? "l" : "")\">\(SVG.escape($0.element))</th>" }.joined() + "</tr>\n"
         for r in model.rows {
             let cls = r.isBase ? "base" : (r.onFrontier ? "frontier" : "")
-            out += "<tr class=\"\(cls)\">" + (SummaryTable.cells(r, probes: model.probes) + extra.cells(r)).enumerated().map {
+            out += "<tr class=\"\(cls)\">" + (SummaryTable.cells(r, model: model) + extra.cells(r)).enumerated().map {
                 "<td class=\"\($0.offset < 2 || $0.offset == 7 ? "l" : "")\">\(SVG.escape($0.element))</td>"
             }.joined() + "</tr>\n"
         }
-        return out + "</table>\n<p class=\"note\">± one standard error. Frontier rows in bold. Items per task: \(SVG.escape(model.itemCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))).</p>\n"
+        return out + "</table>\n<p class=\"note\">\(SVG.escape(SummaryTable.probeLines(model).definition)). ± one standard error. Frontier rows in bold. Items per task: \(SVG.escape(model.itemCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))).</p>\n"
     }
 
     static func diversityTable(_ model: ReportModel) -> String {
@@ -246,22 +274,29 @@ public enum HTMLReport {
         return out + "</table>\n<p class=\"note\">\(SVG.escape(DiversityTable.note))</p>\n"
     }
 
+    /// McNemar per accuracy probe and the bootstrap of their mean; the bits-per-byte probes'
+    /// bootstrap (per-document bits per byte) in columns of its own.
     static func significanceTable(_ model: ReportModel) -> String {
+        let accuracy = model.probes(in: .accuracy), bpb = !model.probes(in: .bitsPerByte).isEmpty
         var out = "<table><tr><th class=\"l\">variant</th>"
-        for p in model.probes { out += "<th>\(SVG.escape(p)): b / c</th><th>McNemar p</th>" }
-        out += "<th>Δ probe mean (bootstrap 95% CI)</th><th>bootstrap p</th></tr>\n"
+        for p in accuracy { out += "<th>\(SVG.escape(p)): b / c</th><th>McNemar p</th>" }
+        out += "<th>Δ probe mean (bootstrap 95% CI)</th><th>bootstrap p</th>"
+        if bpb { out += "<th>Δ bits/byte (bootstrap 95% CI)</th><th>bootstrap p</th>" }
+        out += "</tr>\n"
+        func cells(_ b: BootstrapResult?) -> String {
+            guard let b else { return "<td>n/a</td><td>n/a</td>" }
+            return String(format: "<td>%+.4f (%+.4f .. %+.4f)</td><td>%@</td>", b.difference, b.low, b.high, PValue.format(b.pValue))
+        }
         for v in model.variants {
             out += "<tr><td class=\"l\">\(SVG.escape(v.label))</td>"
-            for p in model.probes {
+            for p in accuracy {
                 if let m = v.mcnemar[p] { out += "<td>\(m.b) / \(m.c)</td><td>\(PValue.format(m.pValue))</td>" } else { out += "<td>n/a</td><td>n/a</td>" }
             }
-            if let b = v.bootstrap {
-                out += String(format: "<td>%+.4f (%+.4f .. %+.4f)</td><td>%@</td>", b.difference, b.low, b.high, PValue.format(b.pValue))
-            } else { out += "<td>n/a</td><td>n/a</td>" }
-            out += "</tr>\n"
+            out += cells(v.bootstrap) + (bpb ? cells(v.bitsPerByteBootstrap) : "") + "</tr>\n"
         }
         out += "</table>\n<p class=\"note\">b: items the base answered correctly and the variant did not; c: the reverse. McNemar: exact two-sided binomial test of b against b + c. "
-        out += "Bootstrap: \(model.bootstrapResamples) paired resamples of items within each probe (seeded), difference variant − base of the probe mean.</p>\n"
+        out += "Bootstrap: \(model.bootstrapResamples) paired resamples of items within each probe (seeded), difference variant − base of the accuracy probe mean"
+        out += bpb ? "; for the bits-per-byte probes of the mean per-document bits per byte (positive = forgotten).</p>\n" : ".</p>\n"
         return out
     }
 }

@@ -22,16 +22,25 @@ public struct VariantRow: Codable, Sendable {
     public var isBase: Bool
     /// Mean over target tasks of their primary metric.
     public var learning: Estimate?
-    /// Mean over probes of acc.
+    /// Mean acc over the accuracy probes (ProbeUnit.accuracy; never a bits-per-byte probe: the
+    /// units differ).
     public var probeMean: Estimate?
-    /// base probe mean - this probe mean (0 for the base).
+    /// base probe mean - this probe mean (0 for the base): forgetting in accuracy.
     public var forgetting: Estimate?
-    /// Primary metric per target task and acc per probe.
+    /// Mean bits per byte (positive, lower is better) over the bits-per-byte probes, if any.
+    public var probeBitsPerByte: Estimate?
+    /// this probeBitsPerByte - the base's (positive = forgotten; 0 for the base).
+    public var bitsPerByteForgetting: Estimate?
+    /// Primary metric per target task; per probe its score (acc, or -bits_per_byte: higher is better).
     public var targetScores: [String: Estimate]
     public var probeScores: [String: Estimate]
-    /// Paired tests against the base on the same items (nil for the base or without items).
+    /// Paired tests against the base on the same items (nil for the base or without items):
+    /// McNemar per accuracy probe, bootstrap of the accuracy probe mean (variant − base).
     public var mcnemar: [String: McNemarSummary]
     public var bootstrap: BootstrapResult?
+    /// Paired bootstrap over documents of variant − base per-document bits per byte (mean over the
+    /// bits-per-byte probes; positive = forgotten).
+    public var bitsPerByteBootstrap: BootstrapResult?
     public var onFrontier = false
     /// The training run a checkpoint came from (a `runs:` glob) and its logged training loss.
     public var run: String?
@@ -68,15 +77,6 @@ public struct VariantRow: Codable, Sendable {
     /// label, else its series:, else method and rank (seriesName).
     public var seriesLabel: String { run ?? series ?? seriesName }
 
-    /// Value of a Pareto objective: learning, forgetting, probe_mean, or a task's score.
-    public func objective(_ name: String) -> Estimate? {
-        switch name {
-        case "learning": return learning
-        case "forgetting": return forgetting
-        case "probe_mean": return probeMean
-        default: return targetScores[name] ?? probeScores[name]
-        }
-    }
 }
 
 /// One tensor's spectrum of one variant against the base.
@@ -161,9 +161,10 @@ public struct ReportModel: Codable, Sendable {
     public var trainingAxis: TrainingAxis?
     /// The diversity columns ("task metric"), in order; empty without diversity tasks.
     public var diversityColumns: [String] = []
-    /// Each probe's score ("acc", "-bits_per_byte"); absent: acc.
+    /// Each probe's score ("acc", "-bits_per_byte"); absent: acc. Its unit (ProbeUnit) follows.
     public var probeMetrics: [String: String] = [:]
-    /// Chance accuracy of each probe (mean over its items of 1 / number of choices), when known.
+    /// Chance accuracy of each multiple-choice probe (mean over its items of 1 / number of
+    /// choices), when known; never set for a rolling (bits-per-byte) probe.
     public var probeChance: [String: Double] = [:]
     /// W_base, W_ft, Gaussian spectra of the chosen tensors (spectra.weights).
     public var weightSpectra: [WeightSpectrumSummary] = []
@@ -182,7 +183,7 @@ public struct ReportModel: Codable, Sendable {
     /// Marks the variants on the (learning max, forgetting min) frontier, or the given objectives.
     public mutating func markFrontier(_ objectives: [Objective] = [Objective("learning", .max), Objective("forgetting", .min)]) {
         let candidates = rows.indices.filter { !rows[$0].isBase }
-        let points = candidates.map { i in objectives.map { rows[i].objective($0.name)?.value ?? .nan } }
+        let points = candidates.map { i in objectives.map { objective($0.name, of: rows[i])?.value ?? .nan } }
         let onFrontier = Set(Pareto.frontier(points, directions: objectives.map(\.direction)).map { candidates[$0] })
         for i in rows.indices { rows[i].onFrontier = onFrontier.contains(i) }
     }

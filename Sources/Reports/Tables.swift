@@ -4,16 +4,51 @@ import Foundation
 public enum SummaryTable {
     public static let header = ["label", "method", "rank", "step", "target score ± se", "probe mean ± se", "forgetting ± se",
                                 "McNemar p (per probe)", "bootstrap p (probe mean)", "frontier"]
+    /// Inserted before "frontier" when the experiment has bits-per-byte probes (their own unit:
+    /// never averaged with accuracies), so experiments without them keep the table they had.
+    public static let bitsPerByteHeader = ["probe bits/byte ± se", "Δ bits/byte ± se", "bootstrap p (bits/byte)"]
 
-    public static func cells(_ r: VariantRow, probes: [String]) -> [String] {
-        let mcnemar = r.isBase ? "—" : probes.map { p in r.mcnemar[p].map { "\(p) \(PValue.format($0.pValue))" } ?? "\(p) n/a" }.joined(separator: ", ")
-        let boot: String
-        if r.isBase { boot = "—" } else if let b = r.bootstrap {
-            boot = String(format: "%@ (Δ %+.3f, 95%% CI %+.3f..%+.3f)", PValue.format(b.pValue), b.difference, b.low, b.high)
-        } else { boot = "n/a" }
-        return [r.label, r.method, r.rank.map(String.init) ?? "", r.step.map(String.init) ?? "",
-                r.learning?.formatted() ?? "n/a", r.probeMean?.formatted() ?? "n/a", r.forgetting?.formatted() ?? "n/a",
-                mcnemar, boot, r.onFrontier ? "yes" : ""]
+    public static func header(_ model: ReportModel) -> [String] {
+        model.probes(in: .bitsPerByte).isEmpty ? header : Array(header.dropLast()) + bitsPerByteHeader + ["frontier"]
+    }
+
+    static func bootstrapCell(_ r: VariantRow, _ b: BootstrapResult?) -> String {
+        if r.isBase { return "—" }
+        guard let b else { return "n/a" }
+        return String(format: "%@ (Δ %+.3f, 95%% CI %+.3f..%+.3f)", PValue.format(b.pValue), b.difference, b.low, b.high)
+    }
+
+    /// McNemar is listed for the accuracy probes only (it is a test of right/wrong items).
+    public static func cells(_ r: VariantRow, model: ReportModel) -> [String] {
+        let accuracy = model.probes(in: .accuracy)
+        let mcnemar = r.isBase ? "—" : accuracy.map { p in r.mcnemar[p].map { "\(p) \(PValue.format($0.pValue))" } ?? "\(p) n/a" }.joined(separator: ", ")
+        var cells = [r.label, r.method, r.rank.map(String.init) ?? "", r.step.map(String.init) ?? "",
+                     r.learning?.formatted() ?? "n/a", r.probeMean?.formatted() ?? "n/a", r.forgetting?.formatted() ?? "n/a",
+                     mcnemar, bootstrapCell(r, r.bootstrap)]
+        if !model.probes(in: .bitsPerByte).isEmpty {
+            cells += [r.probeBitsPerByte?.formatted() ?? "n/a", r.bitsPerByteForgetting.map { signed($0) } ?? "n/a", bootstrapCell(r, r.bitsPerByteBootstrap)]
+        }
+        return cells + [r.onFrontier ? "yes" : ""]
+    }
+
+    /// "+0.123 ± 0.004": a change, signed.
+    static func signed(_ e: Estimate) -> String {
+        String(format: "%+.3f", e.value) + (e.stderr.map { String(format: " ± %.3f", $0) } ?? "")
+    }
+
+    /// The probes with their units, and how the table's forgetting columns are defined.
+    static func probeLines(_ model: ReportModel) -> (probes: String, definition: String) {
+        let accuracy = model.probes(in: .accuracy), bpb = model.probes(in: .bitsPerByte), other = model.probes(in: .other)
+        var groups: [String] = []
+        if !accuracy.isEmpty { groups.append("\(accuracy.joined(separator: ", ")) (acc)") }
+        if !bpb.isEmpty { groups.append("\(bpb.joined(separator: ", ")) (bits per byte)") }
+        if !other.isEmpty { groups.append(other.map { "\($0) (\(model.probeMetrics[$0] ?? "?"), per probe only)" }.joined(separator: ", ")) }
+        var definition = "forgetting = base probe mean - variant probe mean, the mean acc over the accuracy probes"
+        if !bpb.isEmpty {
+            definition += "; Δ bits/byte = variant - base mean bits per byte over \(bpb.joined(separator: ", ")) (positive = forgotten; a unit of its own, never averaged with accuracies)"
+        }
+        definition += ". Headline forgetting (tradeoff plot, Pareto frontier): \(model.headlineForgettingText)"
+        return ("Probes (forgetting): \(groups.joined(separator: "; ")).", definition)
     }
 
     public static func markdown(_ model: ReportModel) -> String {
@@ -21,14 +56,18 @@ public enum SummaryTable {
         var out = "# \(model.name): learning and forgetting\n\n"
         out += FindingsText.markdown(Findings.generate(model))
         out += "Base: `\(model.base)`. Targets (learning): \(model.targets.map { "\($0) (\(model.targetMetrics[$0] ?? "?"))" }.joined(separator: ", ")). "
-        out += "Probes (forgetting, acc): \(model.probes.joined(separator: ", ")). \(model.fewshot)-shot.\n"
+        let lines = probeLines(model)
+        out += "\(lines.probes) \(model.fewshot)-shot.\n"
         out += "Items per task: \(model.itemCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")).\n\n"
         let extra = trainingColumns(model)
-        out += row(header + extra.header) + "\n" + row((header + extra.header).map { _ in "---" }) + "\n"
-        for r in model.rows { out += row(cells(r, probes: model.probes) + extra.cells(r)) + "\n" }
-        out += "\nforgetting = base probe mean - variant probe mean; ± is one standard error (of a mean of k per-task means: sqrt(sum se^2)/k). "
-        out += "Paired tests against the base on the same items: McNemar exact (binomial) per probe on acc; paired bootstrap "
-        out += "(\(model.bootstrapResamples) resamples, seeded) of the probe-mean difference. Frontier: not dominated on (learning max, forgetting min).\n"
+        let head = header(model) + extra.header
+        out += row(head) + "\n" + row(head.map { _ in "---" }) + "\n"
+        for r in model.rows { out += row(cells(r, model: model) + extra.cells(r)) + "\n" }
+        out += "\n\(lines.definition). ± is one standard error (of a mean of k per-task means: sqrt(sum se^2)/k). "
+        out += "Paired tests against the base on the same items: McNemar exact (binomial) per accuracy probe; paired bootstrap "
+        out += "(\(model.bootstrapResamples) resamples, seeded) of the probe-mean difference (variant − base)"
+        if !model.probes(in: .bitsPerByte).isEmpty { out += " and of the per-document bits per byte (variant − base)" }
+        out += ". Frontier: not dominated on (learning max, forgetting min).\n"
         out += DiversityTable.markdown(model)
         for n in model.notes { out += "\n- \(n)" }
         if !model.notes.isEmpty { out += "\n" }
@@ -62,9 +101,16 @@ public struct FrontierExport: Codable, Sendable {
         public var step: Int?
         public var tokens: Int?
         public var scores: [String: Estimate]
+        /// Forgetting in each unit the experiment has, whatever the objectives: "accuracy" (base −
+        /// variant probe mean) and "bits_per_byte" (variant − base mean bits per byte).
+        public var forgettingByUnit: [String: Estimate]
     }
     public var experiment: String
     public var objectives: [String]
+    /// What the `forgetting` and `probe_mean` objectives measure (ReportModel.headlineUnit):
+    /// "accuracy" or "bits_per_byte", and in words.
+    public var headlineUnit: String
+    public var headlineForgetting: String
     public var frontier: [Entry]
     /// Each variant's forgetting against spectral summaries of its Delta, with Spearman's rho
     /// (nil without spectra).
@@ -74,14 +120,19 @@ public struct FrontierExport: Codable, Sendable {
         spectralForgetting = SpectralForgetting.compute(model)
         experiment = model.name
         self.objectives = objectives.map(\.description)
+        headlineUnit = model.headlineUnit.rawValue
+        headlineForgetting = model.headlineForgettingText
         let variants = model.variants
-        let points = variants.map { v in objectives.map { v.objective($0.name)?.value ?? .nan } }
+        let points = variants.map { v in objectives.map { model.objective($0.name, of: v)?.value ?? .nan } }
         let idx = Pareto.frontier(points, directions: objectives.map(\.direction))
         frontier = idx.map { i in
             let v = variants[i]
             var scores: [String: Estimate] = [:]
-            for o in objectives { scores[o.name] = v.objective(o.name) }
-            return Entry(label: v.label, method: v.method, rank: v.rank, step: v.step, tokens: v.tokens, scores: scores)
+            for o in objectives { scores[o.name] = model.objective(o.name, of: v) }
+            var byUnit: [String: Estimate] = [:]
+            byUnit[ProbeUnit.accuracy.rawValue] = v.forgetting
+            byUnit[ProbeUnit.bitsPerByte.rawValue] = v.bitsPerByteForgetting
+            return Entry(label: v.label, method: v.method, rank: v.rank, step: v.step, tokens: v.tokens, scores: scores, forgettingByUnit: byUnit)
         }
     }
 
@@ -112,10 +163,13 @@ public struct FrontierExport: Codable, Sendable {
 public enum DiversityTable {
     public static let note = "distinct_fraction: distinct outputs among a document's samples / samples; distinct_2: distinct word bigrams / bigrams of its samples; token_entropy: mean entropy (nats) of the model's next-token distribution along its samples. Mean over documents ± one standard error; higher is more diverse."
 
-    public static func header(_ model: ReportModel) -> [String] { ["label", "learning ± se", "forgetting ± se"] + model.diversityColumns }
+    /// Forgetting here is the headline one (ReportModel.headlineUnit), named by its unit.
+    public static func header(_ model: ReportModel) -> [String] {
+        ["label", "learning ± se", model.headlineUnit == .bitsPerByte ? "forgetting (Δ bits/byte) ± se" : "forgetting ± se"] + model.diversityColumns
+    }
 
     public static func cells(_ r: VariantRow, _ model: ReportModel) -> [String] {
-        [r.label, r.learning?.formatted() ?? "n/a", r.forgetting?.formatted() ?? "n/a"] + model.diversityColumns.map { r.diversity[$0]?.formatted() ?? "n/a" }
+        [r.label, r.learning?.formatted() ?? "n/a", model.objective("forgetting", of: r)?.formatted() ?? "n/a"] + model.diversityColumns.map { r.diversity[$0]?.formatted() ?? "n/a" }
     }
 
     public static func markdown(_ model: ReportModel) -> String {

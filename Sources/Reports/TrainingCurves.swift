@@ -47,8 +47,12 @@ public enum TrainingCurves {
             }
             return series.isEmpty ? nil : LineChart(title: title, xTitle: axis.title, yTitle: yTitle, series: series, integerX: false)
         }
-        return [chart("Forgetting (base − variant probe mean)", "forgetting", { $0.forgetting?.value }),
-                chart("Learning (target score)", "learning", { $0.learning?.value }),
-                chart("Training loss (trainer_state.json)", "loss", { $0.trainingLoss })].compactMap { $0 }
+        // Forgetting in each unit the experiment has, the headline one first (never a mix of units).
+        let accuracy = chart("Forgetting (base − variant probe mean)", "forgetting", { $0.forgetting?.value })
+        let bpb = model.probes(in: .bitsPerByte).isEmpty ? nil
+            : chart("Forgetting (variant − base bits per byte)", "Δ bits/byte", { $0.bitsPerByteForgetting?.value })
+        let forgetting = model.headlineUnit == .bitsPerByte ? [bpb, model.probes(in: .accuracy).isEmpty ? nil : accuracy] : [accuracy, bpb]
+        return (forgetting + [chart("Learning (target score)", "learning", { $0.learning?.value }),
+                              chart("Training loss (trainer_state.json)", "loss", { $0.trainingLoss })]).compactMap { $0 }
     }
 }

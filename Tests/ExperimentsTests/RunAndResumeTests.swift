@@ -166,9 +166,10 @@ final class RunAndResumeTests: XCTestCase {
         XCTAssertEqual(before.count, 2)
     }
 
-    /// A rolling log-likelihood probe scores -bits per byte (forgetting = the bits-per-byte
-    /// increase), gets no McNemar test (its items are not right/wrong) and a paired bootstrap on
-    /// per-document bits per byte.
+    /// A rolling log-likelihood probe scores -bits per byte, gets no chance level (its items store
+    /// one outcome, which once read as "chance 1.0"), no McNemar test (its items are not
+    /// right/wrong), stays out of the accuracy probe mean, and has its own forgetting (variant −
+    /// base bits per byte) and paired bootstrap on per-document bits per byte.
     func testRollingLoglikelihoodProbe() throws {
         let file = try writeExperiment(name: "rolling", output: dir.appendingPathComponent("out").path, limit: 4, spectra: false,
                                        probes: "arc_challenge, arith_text")
@@ -188,6 +189,26 @@ final class RunAndResumeTests: XCTestCase {
         XCTAssertNotNil(lora.bootstrap)
         XCTAssertEqual(lora.probeItems["arith_text"]?.count, model.itemCounts["arith_text"])
         XCTAssertEqual(lora.forgetting!.value, model.rows[0].probeMean!.value - lora.probeMean!.value, accuracy: 1e-12)
+
+        // Chance is for multiple choice only; the rolling probe counts.
+        XCTAssertNil(model.probeChance["arith_text"])
+        XCTAssertEqual(model.probeChance["arc_challenge"]!, 0.27, accuracy: 0.07)  // 3 to 5 choices
+        XCTAssertTrue(model.probeStanding.counting.contains("arith_text"), "\(model.probeStanding)")
+        // The accuracy mean is arc_challenge's alone (adding arith_text left it as it was), and so
+        // are its forgetting and bootstrap.
+        let base = model.rows[0]
+        for row in model.rows { XCTAssertEqual(row.probeMean, row.probeScores["arc_challenge"], row.label) }
+        let docs = base.probeItems["arc_challenge"]!.keys.sorted()
+        let accOnly = PairedBootstrap.meanDifference(groups: [(docs.map { base.probeItems["arc_challenge"]![$0]! }, docs.map { lora.probeItems["arc_challenge"]![$0]! })],
+                                                     resamples: 200, seed: 20240605)
+        XCTAssertEqual(lora.bootstrap, accOnly)
+        // Its own forgetting, by hand from the stored aggregates and items.
+        XCTAssertEqual(lora.probeBitsPerByte!.value, bpb("lora-r8-s100"), accuracy: 1e-12)
+        XCTAssertEqual(lora.bitsPerByteForgetting!.value, bpb("lora-r8-s100") - bpb("base"), accuracy: 1e-12)
+        let rollingDocs = base.probeItems["arith_text"]!.keys.sorted()
+        let perDoc = rollingDocs.map { -lora.probeItems["arith_text"]![$0]! + base.probeItems["arith_text"]![$0]! }
+        XCTAssertEqual(lora.bitsPerByteBootstrap!.difference, perDoc.reduce(0, +) / Double(perDoc.count), accuracy: 1e-12)
+        XCTAssertEqual(base.bitsPerByteForgetting, Estimate(0, stderr: base.probeBitsPerByte!.stderr.map { _ in 0 }))
     }
 
     // MARK: kill -9 and resume
