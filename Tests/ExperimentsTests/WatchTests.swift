@@ -49,12 +49,19 @@ final class WatchTests: XCTestCase {
         try FileManager.default.copyItem(at: Self.source.appendingPathComponent(name), to: runFolder.appendingPathComponent(name))
     }
 
-    func launch(_ args: [String], log: URL) throws -> Process {
+    /// `interrupted`: the process will be stopped by a signal while it holds its experiment. Under
+    /// AddressSanitizer its leak check is off: LeakSanitizer cannot follow Swift's pointers that
+    /// carry enum tag bits, so what is still alive at such an exit reads as leaked
+    /// (llvm/llvm-project#56751); the runs that end normally keep the check.
+    func launch(_ args: [String], log: URL, interrupted: Bool = false) throws -> Process {
         let p = Process()
         p.executableURL = CommandRunner.executable
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["FORGETLENS_TASKS"] = tasksDirectory
+        if interrupted, ProcessInfo.processInfo.environment["FORGETLENS_SANITIZER"] == "address" {
+            env["ASAN_OPTIONS"] = [env["ASAN_OPTIONS"], "detect_leaks=0"].compactMap { $0 }.joined(separator: ":")
+        }
         p.environment = env
         FileManager.default.createFile(atPath: log.path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: log)
@@ -122,7 +129,7 @@ final class WatchTests: XCTestCase {
         try writeCheckpoint(2)
         let file = try experiment("stopped")
         let log = dir.appendingPathComponent("stop.log")
-        let p = try launch(["run", file, "--watch", "--interval", "0.2"], log: log)
+        let p = try launch(["run", file, "--watch", "--interval", "0.2"], log: log, interrupted: true)
         try waitFor("[watch] looking again", in: log, p)
         kill(p.processIdentifier, SIGINT)
         waitForExit(p, log: log)

@@ -38,7 +38,7 @@ final class TokenizerAPITests: XCTestCase {
         let serial = texts.map { tok.encode($0) }
         let results = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: texts.count)
         results.initialize(repeating: [])
-        defer { results.deallocate() }
+        defer { _ = results.deinitialize(); results.deallocate() }  // deinitialize: the 400 arrays are freed too
         let tokenizer = tok
         nonisolated(unsafe) let out = results
         DispatchQueue.concurrentPerform(iterations: texts.count) { i in

@@ -201,10 +201,13 @@ final class CappedExchanges: NSObject, URLSessionDataDelegate, @unchecked Sendab
                 pending[task.taskIdentifier] = Pending(state: state, continuation: continuation, limit: limit)
                 lock.unlock()
                 state.start(task)
-                DispatchQueue.global().asyncAfter(deadline: .now() + deadline) { [weak self] in
+                // The timer stays queued until the deadline (minutes) even when the exchange ended
+                // long before: it must not keep the task, and with it the request body, alive.
+                let id = task.taskIdentifier
+                DispatchQueue.global().asyncAfter(deadline: .now() + deadline) { [weak self, weak task] in
                     if state.finish(continuation, .failure(DeadlineExceeded(seconds: deadline))) {
-                        self?.forget(task.taskIdentifier)
-                        task.cancel()
+                        self?.forget(id)
+                        task?.cancel()
                     }
                 }
                 task.resume()
@@ -288,6 +291,7 @@ final class ExchangeState: @unchecked Sendable {
         lock.lock()
         guard !done else { lock.unlock(); return false }
         done = true
+        task = nil  // the exchange is over: let the session release the task and its request
         lock.unlock()
         continuation.resume(with: result)
         return true
