@@ -25,7 +25,7 @@ final class FixtureParityTests: XCTestCase {
         // One fixture per thread: the debug build is slow and there are ~20 fixtures.
         let reports = UnsafeMutableBufferPointer<[MismatchReport]>.allocate(capacity: all.count)
         reports.initialize(repeating: [])
-        defer { reports.deallocate() }
+        defer { _ = reports.deinitialize(); reports.deallocate() }  // deinitialize: the reports are freed too
         nonisolated(unsafe) let out = reports
         DispatchQueue.concurrentPerform(iterations: all.count) { k in
             out[k] = Self.check(all[k], all: all, strings: strings)
