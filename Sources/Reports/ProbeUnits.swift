@@ -4,7 +4,7 @@ import Foundation
 /// together and whether a chance level means anything: a mean of accuracies and (negated) bits
 /// per byte has no unit, and "at chance" is a statement about guessing among choices.
 public enum ProbeUnit: String, Codable, Sendable {
-    /// A proportion of items (acc, acc_norm, exact_match, pass@k), higher is better. Multiple-choice
+    /// A proportion of items (acc and its variants, exact_match, pass@k), higher is better. Multiple-choice
     /// ones (acc, acc_norm) have a chance level: the mean over items of 1 / choices.
     case accuracy
     /// Bits per byte of a rolling log-likelihood probe (held-out text), lower is better. The store
@@ -19,11 +19,10 @@ public enum ProbeUnit: String, Codable, Sendable {
     public static func of(metric: String?) -> ProbeUnit {
         guard var name = metric else { return .accuracy }
         if name.hasPrefix("-") { name.removeFirst() }
-        switch name {
-        case "acc", "acc_norm", "exact_match": return .accuracy
-        case "bits_per_byte": return .bitsPerByte
-        default: return name.hasPrefix("pass@") ? .accuracy : .other
-        }
+        // the acc family is every accuracy of the metric registry (acc, acc_norm, acc_bytes,
+        // acc_norm_tokens), as lm-eval names them
+        if name == "acc" || name.hasPrefix("acc_") || name == "exact_match" || name.hasPrefix("pass@") { return .accuracy }
+        return name == "bits_per_byte" ? .bitsPerByte : .other
     }
 }
 

@@ -158,6 +158,8 @@ final class ProbeUnitsTests: XCTestCase {
         XCTAssertEqual(ProbeUnit.of(metric: nil), .accuracy)
         XCTAssertEqual(ProbeUnit.of(metric: "acc"), .accuracy)
         XCTAssertEqual(ProbeUnit.of(metric: "acc_norm"), .accuracy)
+        XCTAssertEqual(ProbeUnit.of(metric: "acc_bytes"), .accuracy)
+        XCTAssertEqual(ProbeUnit.of(metric: "acc_norm_tokens"), .accuracy)
         XCTAssertEqual(ProbeUnit.of(metric: "exact_match"), .accuracy)
         XCTAssertEqual(ProbeUnit.of(metric: "pass@1"), .accuracy)
         XCTAssertEqual(ProbeUnit.of(metric: "-bits_per_byte"), .bitsPerByte)
