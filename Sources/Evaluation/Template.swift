@@ -46,11 +46,13 @@ public struct Template: Sendable {
 
     /// Renders to text, as Jinja does (values through Python's str()).
     public func render(_ doc: JSONObject) throws -> String {
+        let budget = EvaluationBudget(doc)
         var out = ""
         for part in parts {
             switch part {
             case .text(let t): out += t
-            case .expression(let e): out += PythonRepr.str(try e.evaluate(doc))
+            case .expression(let e):
+                out += PythonRepr.str(try e.evaluate(doc, budget))
             }
         }
         return out
@@ -58,7 +60,7 @@ public struct Template: Sendable {
 
     /// The value of a single-expression template, else the rendered text.
     public func value(_ doc: JSONObject) throws -> JSONValue {
-        if parts.count == 1, case .expression(let e) = parts[0] { return try e.evaluate(doc) }
+        if parts.count == 1, case .expression(let e) = parts[0] { return try e.evaluate(doc, EvaluationBudget(doc)) }
         return .string(try render(doc))
     }
 
@@ -116,20 +118,22 @@ indirect enum Expression: Sendable {
         }
     }
 
-    func evaluate(_ doc: JSONObject) throws -> JSONValue {
+    /// The expression's value. `budget` bounds what one template evaluation may build: a
+    /// 4096-token expression can otherwise chain `.replace('', x)` calls into gigabytes.
+    func evaluate(_ doc: JSONObject, _ budget: EvaluationBudget) throws -> JSONValue {
         switch self {
         case .name(let n):
             guard let v = doc[n] else { throw TemplateError.missingField(n) }
             return v
         case .literal(let v): return v
-        case .list(let items): return .array(try items.map { try $0.evaluate(doc) })
+        case .list(let items): return try budget.charge(.array(try items.map { try $0.evaluate(doc, budget) }))
         case .attribute(let base, let name):
-            let v = try base.evaluate(doc)
+            let v = try base.evaluate(doc, budget)
             guard case .object(let o) = v else { throw TemplateError.type("'\(v.typeName)' value has no attribute '\(name)'") }
             guard let field = o[name] else { throw TemplateError.missingField(Self.path(self) ?? name) }
             return field
         case .subscriptIndex(let base, let index):
-            let v = try base.evaluate(doc), i = try index.evaluate(doc)
+            let v = try base.evaluate(doc, budget), i = try index.evaluate(doc, budget)
             switch (v, i) {
             case (.object(let o), .string(let key)):
                 guard let field = o[key] else { throw TemplateError.missingField(Self.path(self) ?? key) }
@@ -147,23 +151,32 @@ indirect enum Expression: Sendable {
                 throw TemplateError.type("cannot index a \(v.typeName) with a \(i.typeName)")
             }
         case .call(let base, let method, let args):
-            return try Builtins.method(method, try base.evaluate(doc), try args.map { try $0.evaluate(doc) })
+            let v = try base.evaluate(doc, budget)
+            return try budget.charge(try Builtins.method(method, v, try args.map { try $0.evaluate(doc, budget) }, budget))
         case .filter(let base, let name, let args):
-            return try Builtins.filter(name, try base.evaluate(doc), try args.map { try $0.evaluate(doc) })
+            let v = try base.evaluate(doc, budget)
+            return try budget.charge(try Builtins.filter(name, v, try args.map { try $0.evaluate(doc, budget) }, budget))
         case .binary(let a, let op, let b):
-            let x = try a.evaluate(doc), y = try b.evaluate(doc)
+            let x = try a.evaluate(doc, budget), y = try b.evaluate(doc, budget)
             switch (x, y, op) {
-            case (.int(let p), .int(let q), "+"): return .int(p + q)
-            case (.int(let p), .int(let q), "-"): return .int(p - q)
-            case (.string(let p), .string(let q), "+"): return .string(p + q)
-            case (.array(let p), .array(let q), "+"): return .array(p + q)
+            case (.int(let p), .int(let q), "+"), (.int(let p), .int(let q), "-"):
+                // Python's integers do not overflow; forgetlens' are 64-bit, so say so rather than trap.
+                let (r, overflow) = op == "+" ? p.addingReportingOverflow(q) : p.subtractingReportingOverflow(q)
+                guard !overflow else { throw TemplateError.type("integer overflow: \(p) \(op) \(q) does not fit in 64 bits") }
+                return .int(r)
+            case (.string(let p), .string(let q), "+"):
+                try budget.reserve(p.utf8.count + q.utf8.count)
+                return try budget.charge(.string(p + q))
+            case (.array(let p), .array(let q), "+"): return try budget.charge(.array(p + q))
             default:
                 if let p = x.doubleValue, let q = y.doubleValue { return .double(op == "+" ? p + q : p - q) }
                 throw TemplateError.type("unsupported operand types for \(op): '\(x.typeName)' and '\(y.typeName)'")
             }
         case .negate(let e):
-            switch try e.evaluate(doc) {
-            case .int(let i): return .int(-i)
+            switch try e.evaluate(doc, budget) {
+            case .int(let i):
+                guard i != .min else { throw TemplateError.type("integer overflow: -(\(i)) does not fit in 64 bits") }
+                return .int(-i)
             case .double(let d): return .double(-d)
             case let v: throw TemplateError.type("bad operand type for unary -: '\(v.typeName)'")
             }
@@ -177,6 +190,65 @@ indirect enum Expression: Sendable {
         case .attribute(let b, let n): return path(b).map { "\($0).\(n)" }
         case .subscriptIndex(let b, .literal(.string(let k))): return path(b).map { "\($0).\(k)" }
         default: return nil
+        }
+    }
+}
+
+/// What one evaluation of a template may build, in bytes of UTF-8 (lists count 16 bytes an
+/// item): 1 MiB, or four times the document's text when that is more. Prompts are kilobytes;
+/// the bound only stops expressions that multiply their input (`x.replace('', x)` chained)
+/// from exhausting memory, while a template over a long document (a book, a source file)
+/// keeps room for a few passes over it.
+final class EvaluationBudget {
+    static let base = 1 << 20
+    private let document: JSONObject
+    private var extended = false
+    private(set) var remaining = EvaluationBudget.base
+
+    init(_ document: JSONObject) { self.document = document }
+
+    var exceeded: String { "the template builds more text than it may (1 MiB, or 4x the document's text)" }
+
+    /// Fails when `bytes` more would not fit (for a result about to be built).
+    func reserve(_ bytes: Int) throws {
+        guard bytes <= remaining || extend() && bytes <= remaining else { throw TemplateError.type(exceeded) }
+    }
+
+    /// Counts a value just built against the budget.
+    @discardableResult
+    func charge(_ value: JSONValue) throws -> JSONValue {
+        switch value {
+        case .string(let s): try take((s.utf8.count, false))
+        case .array(let a): try take(a.count.multipliedReportingOverflow(by: 16))
+        default: break
+        }
+        return value
+    }
+
+    private func take(_ bytes: (partialValue: Int, overflow: Bool)) throws {
+        guard !bytes.overflow, bytes.partialValue <= remaining || extend() && bytes.partialValue <= remaining else {
+            throw TemplateError.type(exceeded)
+        }
+        remaining -= bytes.partialValue
+    }
+
+    /// Raises the limit to 4x the document's text, once, the first time the base is not enough
+    /// (so the document is only measured when a template builds that much).
+    func extend() -> Bool {
+        guard !extended else { return false }
+        extended = true
+        let allowance = Self.textBytes(.object(document)).multipliedReportingOverflow(by: 4)
+        let extra = allowance.overflow ? Int.max : allowance.partialValue - Self.base
+        if extra > 0 { remaining = remaining.addingReportingOverflow(extra).overflow ? .max : remaining + extra }
+        return extra > 0
+    }
+
+    static func textBytes(_ v: JSONValue) -> Int {
+        switch v {
+        case .string(let s): return s.utf8.count
+        case .array(let a): return a.reduce(0) { $0 &+ textBytes($1) }
+        case .object(let o): return o.pairs.reduce(0) { $0 &+ textBytes($1.1) }
+        default: return 0
         }
     }
 }
@@ -233,6 +305,7 @@ struct ExpressionParser {
                 while j < chars.count, CharacterSet.decimalDigits.contains(chars[j]) || chars[j] == "." { j += 1 }
                 let s = String(String.UnicodeScalarView(chars[i..<j]))
                 if let n = Int(s) { tokens.append(.number(n)) }
+                else if !s.contains(".") { throw TemplateError.syntax(template, "integer \(s) does not fit in 64 bits") }
                 else if let d = Double(s) { tokens.append(.float(d)) }
                 else { throw TemplateError.syntax(template, "bad number \(s)") }
                 i = j
@@ -398,7 +471,7 @@ enum Builtins {
         return s
     }
 
-    static func method(_ name: String, _ v: JSONValue, _ args: [JSONValue]) throws -> JSONValue {
+    static func method(_ name: String, _ v: JSONValue, _ args: [JSONValue], _ budget: EvaluationBudget) throws -> JSONValue {
         if name == "index" {
             guard args.count == 1 else { throw TemplateError.type("index() takes one argument") }
             switch v {
@@ -428,28 +501,61 @@ enum Builtins {
             return .array(PythonString.splitWhitespace(s).map { .string($0) })
         case "replace":
             guard args.count == 2 else { throw TemplateError.type("replace() takes two arguments") }
-            return .string(PythonString.replace(s, try string(args[0], "replace()"), try string(args[1], "replace()")))
+            return .string(try replace(s, try string(args[0], "replace()"), try string(args[1], "replace()"), budget))
         default: throw TemplateError.type("unknown method \(name)")
         }
     }
 
-    static func filter(_ name: String, _ v: JSONValue, _ args: [JSONValue]) throws -> JSONValue {
+    /// Python's float() of a string, or nil: Swift's parser also reads hexadecimal ("0x1p3")
+    /// and "nan(...)" payloads, which Python refuses.
+    static func pythonFloat(_ t: String) -> Double? {
+        guard !t.contains(where: { $0 == "x" || $0 == "X" || $0 == "(" }) else { return nil }
+        return Double(t)
+    }
+
+    /// Jinja's int filter on a float: int(value), falling back to the default 0 where Python
+    /// raises ValueError (NaN). A float infinity raises OverflowError in Jinja too, and a finite
+    /// value past 64 bits would be a Python big integer: both are errors here, never a trap.
+    static func integer(_ d: Double) throws -> JSONValue {
+        if d.isNaN { return .int(0) }
+        guard let i = Int(exactly: d.rounded(.towardZero)) else {
+            throw TemplateError.type("|int of \(d): \(d.isInfinite ? "cannot convert float infinity to integer" : "does not fit in 64 bits")")
+        }
+        return .int(i)
+    }
+
+    /// str.replace within the evaluation's budget: an empty `old` multiplies the length, so the
+    /// size is checked before the string is built.
+    static func replace(_ s: String, _ old: String, _ new: String, _ budget: EvaluationBudget) throws -> String {
+        if old.isEmpty {
+            let (extra, overflow) = (s.unicodeScalars.count + 1).multipliedReportingOverflow(by: new.utf8.count)
+            try budget.reserve(overflow ? .max : s.utf8.count &+ extra)
+        }
+        if let result = PythonString.replace(s, old, new, maxBytes: budget.remaining) { return result }
+        guard budget.extend(), let result = PythonString.replace(s, old, new, maxBytes: budget.remaining) else {
+            throw TemplateError.type(budget.exceeded)
+        }
+        return result
+    }
+
+    static func filter(_ name: String, _ v: JSONValue, _ args: [JSONValue], _ budget: EvaluationBudget) throws -> JSONValue {
         switch name {
         case "int":
             switch v {
             case .int: return v
             case .bool(let b): return .int(b ? 1 : 0)
-            case .double(let d): return .int(Int(d))
+            case .double(let d): return try integer(d)
             case .string(let s):
                 let t = s.trimmingCharacters(in: .whitespaces)
                 if let i = Int(t) { return .int(i) }
-                if let d = Double(t) { return .int(Int(d)) }
+                // int(float(s)): Jinja returns the default for the OverflowError of "inf".
+                if let d = pythonFloat(t) { return d.isInfinite ? .int(0) : try integer(d) }
                 return .int(0) // Jinja's int filter: default 0
             default: return .int(0)
             }
         case "float":
             if let d = v.doubleValue { return .double(d) }
-            if case .string(let s) = v, let d = Double(s.trimmingCharacters(in: .whitespaces)) { return .double(d) }
+            if case .string(let s) = v, let d = pythonFloat(s.trimmingCharacters(in: .whitespaces)) { return .double(d) }
             return .double(0)
         case "string": return .string(PythonRepr.str(v))
         case "lower": return .string(try string(v, "|lower").lowercased())
@@ -473,7 +579,7 @@ enum Builtins {
             return .string(a.map(PythonRepr.str).joined(separator: sep))
         case "replace":
             guard args.count == 2 else { throw TemplateError.type("|replace takes two arguments") }
-            return .string(PythonString.replace(try string(v, "|replace"), try string(args[0], "|replace"), try string(args[1], "|replace")))
+            return .string(try replace(try string(v, "|replace"), try string(args[0], "|replace"), try string(args[1], "|replace"), budget))
         default: throw TemplateError.type("unknown filter \(name)")
         }
     }
@@ -486,31 +592,60 @@ public enum PythonString {
     /// canonically equivalent text and, on Linux, goes through NSString). An empty `old`
     /// inserts `new` around every code point, as Python does.
     public static func replace(_ s: String, _ old: String, _ new: String) -> String {
-        if old.isEmpty {
-            var out = String.UnicodeScalarView()
-            out.append(contentsOf: new.unicodeScalars)
-            for c in s.unicodeScalars { out.append(c); out.append(contentsOf: new.unicodeScalars) }
-            return String(out)
-        }
-        // On UTF-8 bytes: a match of a valid UTF-8 pattern always starts on a code point (its
-        // first byte is a lead byte), so byte matching is code point matching, and fast.
-        let bytes = Array(s.utf8), needle = Array(old.utf8), replacement = Array(new.utf8)
+        replace(s, old, new, maxBytes: .max) ?? s
+    }
+
+    /// As `replace`, or nil when the result would pass `maxBytes` of UTF-8 (checked before
+    /// anything is built). On UTF-8 bytes: a match of a valid UTF-8 pattern always starts on a
+    /// code point (its first byte is a lead byte), so byte matching is code point matching; an
+    /// empty `old` matches before every lead byte and at the end.
+    static func replace(_ s: String, _ old: String, _ new: String, maxBytes: Int) -> String? {
+        let source = Array(s.utf8), needle = Array(old.utf8), replacement = Array(new.utf8)
+        let matches = old.isEmpty ? s.unicodeScalars.count + 1 : matchStarts(of: needle, in: source).count
+        if matches == 0 { return s.utf8.count <= maxBytes ? s : nil }
+        let (grown, overflow) = matches.multipliedReportingOverflow(by: replacement.count - needle.count)
+        guard !overflow, grown <= maxBytes - source.count else { return nil }
         var result: [UInt8] = []
-        result.reserveCapacity(bytes.count)
-        var i = 0, copied = 0
-        while i + needle.count <= bytes.count {
-            if bytes[i] == needle[0] && bytes[i..<(i + needle.count)].elementsEqual(needle) {
-                result.append(contentsOf: bytes[copied..<i])
+        result.reserveCapacity(source.count + grown)
+        if old.isEmpty {
+            var start = 0
+            for i in 1..<max(source.count, 1) where source[i] & 0xC0 != 0x80 {
                 result.append(contentsOf: replacement)
-                i += needle.count
-                copied = i
+                result.append(contentsOf: source[start..<i])
+                start = i
+            }
+            if !source.isEmpty {
+                result.append(contentsOf: replacement)
+                result.append(contentsOf: source[start...])
+            }
+            result.append(contentsOf: replacement)
+        } else {
+            var copied = 0
+            for at in matchStarts(of: needle, in: source) {
+                result.append(contentsOf: source[copied..<at])
+                result.append(contentsOf: replacement)
+                copied = at + needle.count
+            }
+            result.append(contentsOf: source[copied...])
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    /// Starts of the non-overlapping matches of a non-empty `needle`, left to right.
+    private static func matchStarts(of needle: [UInt8], in source: [UInt8]) -> [Int] {
+        var starts: [Int] = []
+        guard let first = needle.first else { return starts }
+        var from = source.startIndex
+        while let i = source[from...].firstIndex(of: first) {
+            guard i + needle.count <= source.count else { break }
+            if source[i..<(i + needle.count)].elementsEqual(needle) {
+                starts.append(i)
+                from = i + needle.count
             } else {
-                i += 1
+                from = i + 1
             }
         }
-        if copied == 0 { return s }
-        result.append(contentsOf: bytes[copied...])
-        return String(decoding: result, as: UTF8.self)
+        return starts
     }
 
     /// Python's str.isspace() set (Unicode White_Space plus the ASCII separators 0x1C-0x1F).

@@ -72,4 +72,40 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(PythonString.replace("ab", "abc", "x"), "ab")
         XCTAssertEqual(HellaSwagFunctions.preprocess("  Fish [title] Clean it [step]  well  "), "Fish. Clean it  well")
     }
+
+    /// Numbers at the edges of 64 bits: Python's integers do not overflow, forgetlens' are 64-bit,
+    /// so a result past them is an error naming it, never a trap (found by `make fuzz-smoke`:
+    /// Tests/Fixtures/fuzz/template/regression-*). |int follows Jinja 3.1.6's do_int (values
+    /// printed by jinja2 with StrictUndefined).
+    func testIntegerEdgesAreErrorsNotTraps() throws {
+        for t in ["{{ 9223372036854775807 + 1 }}", "{{ -9223372036854775807 - 2 }}", "{{ -(-9223372036854775807 - 1) }}",
+                  "{{ 99999999999999999999 }}", "{{ 99999999999999999999.0|int }}", "{{ '1e30'|int }}"] {
+            XCTAssertThrowsError(try render(t), t) { XCTAssertTrue("\($0)".contains("does not fit in 64 bits"), "\(t): \($0)") }
+        }
+        XCTAssertEqual(try render("{{ 9223372036854775806 + 1 }} {{ -9223372036854775807 - 1 }}"), "9223372036854775807 -9223372036854775808")
+        XCTAssertEqual(try render("{{ 'nan'|int }} {{ 'inf'|int }} {{ '0x10'|int }} {{ ' 12 '|int }} {{ 2.7|int }} {{ -2.7|int }}"), "0 0 0 12 2 -2")
+        XCTAssertEqual(try render("{{ '0x10'|float }} {{ 'nan(1)'|float }}"), "0.0 0.0")
+        guard case .object(var doc) = try JSONValue.parse(#"{"x": Infinity}"#) else { return XCTFail() }
+        doc["y"] = .double(.nan)
+        XCTAssertThrowsError(try Template("{{ x|int }}").render(doc))  // Jinja: OverflowError
+        XCTAssertEqual(try Template("{{ y|int }}").render(doc), "0")
+    }
+
+    /// An expression that multiplies its input stops at the evaluation budget (1 MiB, or 4x the
+    /// document's text) with an error, before building the text; a long document keeps room.
+    func testTextBudget() throws {
+        let bomb = "{{ question" + String(repeating: ".replace('', question)", count: 12) + " }}"
+        XCTAssertThrowsError(try render(bomb)) { XCTAssertTrue("\($0)".contains("1 MiB"), "\($0)") }
+        let grow = "{{ question" + String(repeating: ".replace('', question)", count: 5) + "|length }}"
+        XCTAssertEqual(try render(grow), "\(Self.grown(6, 6, times: 5))")
+        var long = arc
+        long["book"] = .string(String(repeating: "word ", count: 400_000))  // 2 MB
+        let doc = "{{ book.replace(' ', '  ').replace('w', 'W')|length }}"
+        XCTAssertEqual(try Template(doc).render(long), "2400000")
+    }
+
+    /// Length after `times` replace('', q) with |q| = n starting from a string of `start` scalars.
+    static func grown(_ start: Int, _ n: Int, times: Int) -> Int {
+        (0..<times).reduce(start) { length, _ in length + (length + 1) * n }
+    }
 }
