@@ -94,21 +94,46 @@ public struct AdapterConfig: Sendable {
 
     static func anchored(_ p: String) -> String { "^(?:.*\\.)?(?:\(p))$" }
 
+    /// How much CPU time one module may spend matching a config's patterns. Patterns come
+    /// from the file, and a backtracking engine (ICU's, as Python's re) takes exponential time
+    /// on some (`(.*)*x`); real keys are module names and alternations, matched in
+    /// microseconds. CPU time of this thread, not wall time, so a loaded machine cannot turn a
+    /// good pattern into an error.
+    static let matchTimeLimit: TimeInterval = 0.1
+
+    static func threadCPUTime() -> TimeInterval {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return TimeInterval(t.tv_sec) + TimeInterval(t.tv_nsec) / 1e9
+    }
+
     /// PEFT's `get_pattern_key`: the first pattern p with re.match(rf"(.*\.)?({p})$", module) wins.
-    static func firstMatch(_ patterns: [String], module: String) -> String? {
+    /// Throws, naming the key, when matching runs past `matchTimeLimit`.
+    func firstMatch(_ patterns: [String], key: String, module: String) throws -> String? {
+        let started = Self.threadCPUTime()
         for p in patterns {
-            guard let regex = try? NSRegularExpression(pattern: anchored(p)) else { continue }  // checked when read
-            let range = NSRange(module.startIndex..., in: module)
-            if regex.firstMatch(in: module, options: [.anchored], range: range) != nil { return p }
+            guard let regex = try? NSRegularExpression(pattern: Self.anchored(p)) else { continue }  // checked when read
+            var matched = false, timedOut = false
+            // .reportProgress: ICU calls back while it works, so a runaway match can be stopped.
+            regex.enumerateMatches(in: module, options: [.anchored, .reportProgress],
+                                   range: NSRange(module.startIndex..., in: module)) { match, _, stop in
+                if match != nil { matched = true; stop.pointee = true }
+                else if Self.threadCPUTime() - started > Self.matchTimeLimit { timedOut = true; stop.pointee = true }
+            }
+            if timedOut {
+                throw CheckpointError(file: path, field: "\(key).\(p)",
+                                      "took over \(Self.matchTimeLimit) s of CPU to match the module name \(module) (a pattern that backtracks exponentially; PEFT's re would hang on it too): use module names or simple alternations")
+            }
+            if matched { return p }
         }
         return nil
     }
 
     /// Rank and alpha of one module after rank_pattern / alpha_pattern.
-    public func rankAndAlpha(module: String) -> (rank: Int, alpha: Double) {
-        let r = Self.firstMatch(rankPattern.map(\.pattern), module: module)
+    public func rankAndAlpha(module: String) throws -> (rank: Int, alpha: Double) {
+        let r = try firstMatch(rankPattern.map(\.pattern), key: "rank_pattern", module: module)
             .flatMap { p in rankPattern.first { $0.pattern == p }?.value } ?? rank
-        let a = Self.firstMatch(alphaPattern.map(\.pattern), module: module)
+        let a = try firstMatch(alphaPattern.map(\.pattern), key: "alpha_pattern", module: module)
             .flatMap { p in alphaPattern.first { $0.pattern == p }?.value } ?? alpha
         return (r, a)
     }

@@ -167,9 +167,14 @@ public enum FourBitCheckpoint {
               object.value("shape")?.arrayValue?.count == 2, shape.allSatisfy({ $0 > 0 }) else {
             throw fail("shape \(shown("shape")) is not a 2-D shape of positive sizes")
         }
+        // Far above any real weight; keeps the element, byte and block counts from overflowing.
+        let (elements, overflow) = shape[0].multipliedReportingOverflow(by: shape[1])
+        guard !overflow, elements <= 1 << 48 else { throw fail("shape \(shape) has more than 2^48 elements") }
         var state = State(type: type, blocksize: blocksize, dtype: dtype, shape: shape)
         if object.contains("nested_blocksize") || object.contains("nested_offset") {
-            guard let nb = object.value("nested_blocksize").flatMap(Self.integerLiteral), nb > 0 else { throw fail("nested_blocksize missing or not a positive integer") }
+            guard let nb = object.value("nested_blocksize").flatMap(Self.integerLiteral), (1...(1 << 20)).contains(nb) else {
+                throw fail("nested_blocksize \(shown("nested_blocksize")) is not a positive integer up to 2^20 (bitsandbytes writes 256)")
+            }
             guard let offset = object.value("nested_offset")?.numberValue?.double, offset.isFinite else {
                 throw fail("nested_offset missing or not a number")
             }

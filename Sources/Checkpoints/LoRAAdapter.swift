@@ -131,7 +131,7 @@ public final class LoRAAdapter: @unchecked Sendable {
                 unmatched.append(contentsOf: parts.values.sorted())
                 continue
             }
-            let (r, alpha) = config.rankAndAlpha(module: module)
+            let (r, alpha) = try config.rankAndAlpha(module: module)
             let aInfo = try tensors.require(aName), bInfo = try tensors.require(bName)
             // a 4-bit base keeps its weight packed; its quant_state says the [out, in] shape
             let baseShape = try FourBitCheckpoint.logicalShape(baseTensor, in: base) ?? base.require(baseTensor).shape

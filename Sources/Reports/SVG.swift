@@ -158,7 +158,8 @@ public struct LogScale {
     public var domain: (Double, Double)
     public var range: (Double, Double)
     public init(domain: (Double, Double), range: (Double, Double)) {
-        let lo = max(domain.0, 1e-300), hi = max(domain.1, lo * 10)
+        // Within 1e-300...1e300, so that the decade bounds and their exponents stay finite.
+        let lo = min(max(domain.0, 1e-300), 1e299), hi = min(max(domain.1, lo * 10), 1e300)
         self.domain = (pow(10, log10(lo).rounded(.down)), pow(10, log10(hi).rounded(.up)))
         self.range = range
     }

@@ -15,14 +15,30 @@ final class ConfigAndAdapterTests: XCTestCase {
         try Data(json.utf8).write(to: url)
         let c = try AdapterConfig.load(path: url.path)
         XCTAssertEqual(c.rankPattern.map(\.pattern), ["layers.1.mlp.down_proj", "down_proj", "q_proj"])
-        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.1.mlp.down_proj").rank, 6)
-        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.0.mlp.down_proj").rank, 2)
-        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.0.self_attn.q_proj").rank, 3)
-        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.0.self_attn.k_proj").rank, 8)
+        XCTAssertEqual(try c.rankAndAlpha(module: "model.layers.1.mlp.down_proj").rank, 6)
+        XCTAssertEqual(try c.rankAndAlpha(module: "model.layers.0.mlp.down_proj").rank, 2)
+        XCTAssertEqual(try c.rankAndAlpha(module: "model.layers.0.self_attn.q_proj").rank, 3)
+        XCTAssertEqual(try c.rankAndAlpha(module: "model.layers.0.self_attn.k_proj").rank, 8)
         // "proj" must match a whole dotted component suffix, as re.match(r"(.*\.)?(proj)$") does.
-        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.0.self_attn.v_proj").alpha, 5)
-        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.0.proj").alpha, 1)
+        XCTAssertEqual(try c.rankAndAlpha(module: "model.layers.0.self_attn.v_proj").alpha, 5)
+        XCTAssertEqual(try c.rankAndAlpha(module: "model.layers.0.proj").alpha, 1)
         XCTAssertEqual(c.scaling(rank: 4, alpha: 8), 2)
+    }
+
+    /// A pattern that backtracks exponentially (PEFT's re would hang on it too) stops with an
+    /// error naming the key once matching runs past its time limit (it hung fuzz-adapter).
+    func testRunawayPatternIsStoppedAndNamed() throws {
+        let json = #"{"peft_type":"LORA","r":8,"rank_pattern":{"q_proj":4,"(.*)*x":2}}"#
+        let url = dir.appendingPathComponent("adapter_config.json")
+        try Data(json.utf8).write(to: url)
+        let c = try AdapterConfig.load(path: url.path)
+        XCTAssertEqual(try c.rankAndAlpha(module: "model.layers.0.self_attn.q_proj").rank, 4)  // found before the runaway one
+        XCTAssertThrowsError(try c.rankAndAlpha(module: "model.layers.0.self_attn.k_proj_with_a_longer_name_to_backtrack_over")) { error in
+            guard let e = error as? CheckpointError else { return XCTFail("\(error)") }
+            XCTAssertEqual(e.field, "rank_pattern.(.*)*x")
+            XCTAssertEqual(e.file, url.path)
+            XCTAssertTrue(e.description.contains("backtracks"), e.description)
+        }
     }
 
     /// PEFT raises on a pattern key that is not a regex; skipping it changed the scaling silently.

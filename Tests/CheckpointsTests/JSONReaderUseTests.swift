@@ -70,6 +70,6 @@ final class JSONReaderUseTests: XCTestCase {
         let c = try AdapterConfig.load(path: adapter.appendingPathComponent("adapter_config.json").path)
         XCTAssertEqual(c.rankPattern.map { Array($0.pattern.unicodeScalars) }, [Array("q_proj".unicodeScalars), ["\u{E9}"], ["e", "\u{301}"]])
         XCTAssertEqual(c.rankPattern.map(\.value), [6, 3, 5])
-        XCTAssertEqual(c.rankAndAlpha(module: "model.layers.0.self_attn.q_proj").rank, 6)
+        XCTAssertEqual(try c.rankAndAlpha(module: "model.layers.0.self_attn.q_proj").rank, 6)
     }
 }

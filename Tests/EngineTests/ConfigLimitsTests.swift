@@ -70,6 +70,8 @@ final class ConfigLimitsTests: XCTestCase {
             ("phi3-tiny", ["rope_parameters.attention_factor": 0], "rope_parameters.attention_factor", "not usable"),
             ("gpt2-tiny", ["n_positions": 1e12], "n_positions", "outside"),
             ("gpt2-tiny", ["layer_norm_epsilon": 5], "layer_norm_epsilon", "not a usable epsilon"),
+            // n_inner defaults to 4 * n_embd, computed before the bounds are checked (it trapped: fuzz-config)
+            ("gpt2-tiny", ["n_embd": 1 << 62, "n_inner": NSNull()], "n_embd", "outside"),
         ]
         for (base, changes, field, message) in cases {
             let path = try config(base, changes)

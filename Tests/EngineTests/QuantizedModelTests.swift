@@ -156,6 +156,11 @@ final class QuantizedModelTests: XCTestCase {
                     contains: [w, "dtype"])
         assertError(try brokenCopy { replaceState(&$0, w) { $0.replacingOccurrences(of: "[32, 64]", with: "[64, 64]") } },
                     contains: [w, "bytes"])
+        // Sizes whose products overflowed 64 bits (traps found by fuzz-quant-state).
+        assertError(try brokenCopy { replaceState(&$0, w) { $0.replacingOccurrences(of: "[32, 64]", with: "[4294967296, 4294967296]") } },
+                    contains: [w, "2^48"])
+        assertError(try brokenCopy { replaceState(&$0, w) { $0.replacingOccurrences(of: "\"nested_blocksize\": 256", with: "\"nested_blocksize\": 9223372036854775807") } },
+                    contains: [w, "nested_blocksize"])
         assertError(try brokenCopy { entries in
             let i = entries.firstIndex { $0.name == w + ".absmax" }!
             entries[i].data = entries[i].data.dropLast(4)

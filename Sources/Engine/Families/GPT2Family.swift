@@ -17,7 +17,10 @@ public struct GPT2Configuration: FamilyConfiguration {
         let hiddenSize = try f.requireInt("n_embd")
         let layerCount = try DecoderConfig.layers(f, "n_layer")
         let headCount = try f.requireInt("n_head")
-        let intermediateSize = try f.int("n_inner") ?? 4 * hiddenSize
+        // 4 * n_embd before validate() has bounded n_embd: saturate, so a huge n_embd is
+        // refused by name rather than trapping here.
+        let fourTimes = hiddenSize.multipliedReportingOverflow(by: 4)
+        let intermediateSize = try f.int("n_inner") ?? (fourTimes.overflow ? .max : fourTimes.partialValue)
         let maxPositions = try f.requireInt("n_positions")
         let normEpsilon = try f.double("layer_norm_epsilon") ?? 1e-5
         let tie = try f.bool("tie_word_embeddings") ?? true

@@ -6,7 +6,7 @@ import FuzzSupport
 FuzzDriver.main { data in
     guard let config = try? AdapterConfig.load(path: FuzzDriver.scratchFile("adapter_config.json", data)) else { return }
     for module in ["model.layers.0.self_attn.q_proj", "model.layers.1.mlp.down_proj", "transformer.h.0.attn.c_attn"] {
-        let (r, a) = config.rankAndAlpha(module: module)
+        guard let (r, a) = try? config.rankAndAlpha(module: module) else { break }
         if r > 0 { _ = config.scaling(rank: r, alpha: a) }
     }
 }
