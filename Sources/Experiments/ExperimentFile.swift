@@ -333,7 +333,18 @@ public struct Experiment: Sendable {
                     guard let parsed = FineTuneMethod(rawValue: text) else { throw fail(m["method"], "\(where_)method '\(text)' is not one of full, lora, qlora") }
                     method = parsed
                 }
-                let glob = RunGlob(pattern: resolve(try string(m, "runs", where_)!), label: label, method: method,
+                let pattern = resolve(try string(m, "runs", where_)!)
+                #if FUZZING
+                // A fuzzed `runs: /*/*/*/*` would walk the whole machine and read whatever
+                // config.json it finds there: slow, and a result that depends on the machine
+                // (CI's fuzz-smoke fails on a hang > 1 s). Users may write absolute globs, so
+                // only fuzz builds keep globs under the experiment file's directory, with no
+                // component that could match ".." (".*", "[.]...").
+                let inside = pattern.hasPrefix(directory.path + "/")
+                    && !pattern.dropFirst(directory.path.count).split(separator: "/").contains { $0.hasPrefix(".") || $0.hasPrefix("[") }
+                guard inside else { throw fail(runsNode, "\(where_)runs: fuzz builds expand globs only below the experiment file's directory") }
+                #endif
+                let glob = RunGlob(pattern: pattern, label: label, method: method,
                                    rank: try int(m, "rank", where_, minimum: 1), tokensPerStep: try int(m, "tokens_per_step", where_, minimum: 1),
                                    line: item.mark?.line)
                 let expansion: (variants: [Variant], skipped: [String])
