@@ -30,7 +30,7 @@ enum GenerationSettings {
             settings.topP = x < 1 ? x : nil
         }
         if let n = kwargs["top_k"] {
-            guard let k = n.int, k >= 0 else { throw fail("line \(TaskYAMLKeys.line(n)): generation_kwargs.top_k: expected an integer >= 0") }
+            guard let k = YAMLInteger.int(n), k >= 0 else { throw fail("line \(TaskYAMLKeys.line(n)): generation_kwargs.top_k: expected an integer >= 0\(YAMLInteger.rangeNote(n))") }
             settings.topK = k > 0 ? k : nil
         }
         return sample ? settings : nil

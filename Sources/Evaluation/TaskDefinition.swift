@@ -127,7 +127,7 @@ extension TaskDefinition {
     static func parse(_ node: Node, file: String, directory: String) throws -> TaskDefinition {
         func list(_ n: Node?) -> [Node] { n?.array() ?? [] }
         func fail(_ m: String) -> TaskDefinitionError { TaskDefinitionError(file: file, message: m) }
-        let raw = YAMLValue.object(node)
+        let raw = try YAMLValue.object(node, file: file)
         func string(_ key: String) throws -> String? {
             guard let n = node[key] else { return nil }
             guard let s = n.string, n.scalar != nil else { throw fail("\(key): expected a string") }
@@ -146,9 +146,14 @@ extension TaskDefinition {
                 return .function(name)
             }
             switch n {
-            case .sequence: return .list(YAMLValue.value(n).arrayValue ?? [])
+            case .sequence: return .list(try YAMLValue.value(n, file: file, field: key).arrayValue ?? [])
             case .scalar:
-                if n.tag.description == Tag.Name.int.rawValue, let i = n.int { return .integer(i) }
+                // An int-tagged scalar that PyYAML reads as text (0o17) is text, as lm-eval sees it.
+                switch YAMLInteger.read(n) {
+                case .integer(let i): return .integer(i)
+                case .outOfRange: throw fail("line \(TaskYAMLKeys.line(n)): \(key): expected a string, an integer or a list\(YAMLInteger.rangeNote(n))")
+                case .notInteger: break
+                }
                 let s = n.string ?? ""
                 do { return .text(s, try Template(s)) } catch { throw fail("\(key): \(error)") }
             default: throw fail("\(key): expected a string, an integer or a list")
@@ -178,14 +183,18 @@ extension TaskDefinition {
                     throw fail("line \(TaskYAMLKeys.line(n)): metric_list: !function \(n.string ?? ""): forgetlens has no such function (metrics are the registered ones: \(MetricRegistry.all.map(\.name).joined(separator: ", ")))")
                 }
                 guard let metric = m["metric"]?.string else { throw fail("metric_list: every entry needs `metric: NAME`") }
-                var spec = MetricSpec(name: metric, raw: YAMLValue.value(m))
+                var spec = MetricSpec(name: metric, raw: try YAMLValue.value(m, file: file, field: "metric_list"))
                 spec.ignoreCase = m["ignore_case"]?.bool ?? false
                 spec.ignorePunctuation = m["ignore_punctuation"]?.bool ?? false
                 spec.ignoreNumbers = m["ignore_numbers"]?.bool ?? false
                 spec.regexesToIgnore = m["regexes_to_ignore"]?.array().compactMap(\.string) ?? []
                 if metric == "pass_at_k" {
-                    let ks = m["k"].map { $0.array().isEmpty ? [$0.int].compactMap { $0 } : $0.array().compactMap(\.int) } ?? []
-                    guard !ks.isEmpty, ks.allSatisfy({ $0 >= 1 }) else { throw fail("line \(TaskYAMLKeys.line(m)): metric_list: pass_at_k needs `k: [K, ...]` with K >= 1") }
+                    // every entry must be an integer: one dropped silently would change the metrics reported
+                    let kNodes = m["k"].map { $0.array().isEmpty ? [$0] : $0.array() } ?? []
+                    let ks = kNodes.compactMap(YAMLInteger.int)
+                    guard !ks.isEmpty, ks.count == kNodes.count, ks.allSatisfy({ $0 >= 1 }) else {
+                        throw fail("line \(TaskYAMLKeys.line(m)): metric_list: pass_at_k needs `k: [K, ...]` with K >= 1\(kNodes.map(YAMLInteger.rangeNote).joined())")
+                    }
                     spec.k = ks
                 }
                 metrics.append(spec)
@@ -216,7 +225,7 @@ extension TaskDefinition {
         if let d = try string("target_delimiter") { def.targetDelimiter = d }
         if let d = try string("fewshot_delimiter") { def.fewshotDelimiter = d }
         if let d = try string("description") { def.description = d }
-        if let v = node["metadata"]?["version"] { def.version = YAMLValue.value(v) }
+        if let v = node["metadata"]?["version"] { def.version = try YAMLValue.value(v, file: file, field: "metadata.version") }
         if let g = node["generation_kwargs"] {
             if let u = g["until"] {
                 // lm-eval takes one string or a list of strings; anything else was dropped silently.
@@ -228,15 +237,15 @@ extension TaskDefinition {
                 }
             }
             if let m = g["max_gen_toks"] {
-                guard m.tag.description == Tag.Name.int.rawValue, let n = m.int, n >= 1 else {
-                    throw fail("line \(TaskYAMLKeys.line(m)): generation_kwargs.max_gen_toks: expected an integer >= 1")
+                guard let n = YAMLInteger.int(m), n >= 1 else {
+                    throw fail("line \(TaskYAMLKeys.line(m)): generation_kwargs.max_gen_toks: expected an integer >= 1\(YAMLInteger.rangeNote(m))")
                 }
                 def.maxGenTokens = n
             }
             def.sampling = try GenerationSettings.parse(g, fail: fail)
         }
         if let r = node["repeats"] {
-            guard let n = r.int, n >= 1 else { throw fail("line \(TaskYAMLKeys.line(r)): repeats: expected an integer >= 1") }
+            guard let n = YAMLInteger.int(r), n >= 1 else { throw fail("line \(TaskYAMLKeys.line(r)): repeats: expected an integer >= 1\(YAMLInteger.rangeNote(r))") }
             def.repeats = n
         }
         if let fl = node["filter_list"] {
@@ -247,7 +256,14 @@ extension TaskDefinition {
                     case "regex":
                         guard let pattern = s["regex_pattern"]?.string else { throw fail("filter_list: regex needs regex_pattern") }
                         do { _ = try NSRegularExpression(pattern: pattern) } catch { throw fail("filter_list: bad regex_pattern \(pattern)") }
-                        steps.append(FilterStep(kind: .regex(pattern: pattern, group: s["group_select"]?.int ?? 0,
+                        var group = 0
+                        if let g = s["group_select"] {
+                            guard let i = YAMLInteger.int(g) else {
+                                throw fail("line \(TaskYAMLKeys.line(g)): filter_list: group_select: expected an integer\(YAMLInteger.rangeNote(g))")
+                            }
+                            group = i
+                        }
+                        steps.append(FilterStep(kind: .regex(pattern: pattern, group: group,
                                                              fallback: s["fallback"]?.string ?? "[invalid]")))
                     case "take_first": steps.append(FilterStep(kind: .takeFirst))
                     case "strip": steps.append(FilterStep(kind: .strip))
@@ -268,8 +284,8 @@ extension TaskDefinition {
             def.fewshotSampler = s
         }
         if let n = node["num_fewshot"] {
-            guard n.tag.description == Tag.Name.int.rawValue, let k = n.int, k >= 0 else {
-                throw fail("line \(TaskYAMLKeys.line(n)): num_fewshot: expected an integer >= 0")
+            guard let k = YAMLInteger.int(n), k >= 0 else {
+                throw fail("line \(TaskYAMLKeys.line(n)): num_fewshot: expected an integer >= 0\(YAMLInteger.rangeNote(n))")
             }
             def.numFewshot = k
         }
@@ -278,28 +294,37 @@ extension TaskDefinition {
 }
 
 /// YAML nodes as JSON values (tags resolved as YAML 1.1 core schema does; !function kept as text).
+/// `field` is the key path shown when a value cannot be represented.
 enum YAMLValue {
-    static func value(_ node: Node) -> JSONValue {
+    static func value(_ node: Node, file: String, field: String) throws -> JSONValue {
         switch node {
         case .scalar:
             if node.tag.description == "!function" { return .string("!function " + (node.string ?? "")) }
             switch node.tag.description {
             case Tag.Name.null.rawValue: return .null
             case Tag.Name.bool.rawValue: return node.bool.map(JSONValue.bool) ?? .string(node.string ?? "")
-            case Tag.Name.int.rawValue: return node.int.map(JSONValue.int) ?? .string(node.string ?? "")
+            case Tag.Name.int.rawValue:
+                // PyYAML would keep an integer past 64 bits; turning it into text or a rounded
+                // double would change what the task means, so it is an error.
+                switch YAMLInteger.read(node) {
+                case .integer(let i): return .int(i)
+                case .notInteger: return .string(node.string ?? "")  // 0o17: text for PyYAML too
+                case .outOfRange:
+                    throw TaskDefinitionError(file: file, message: "line \(TaskYAMLKeys.line(node)): \(field): expected an integer within 64 bits\(YAMLInteger.rangeNote(node))")
+                }
             case Tag.Name.float.rawValue: return node.float.map(JSONValue.double) ?? .string(node.string ?? "")
             default: return .string(node.string ?? "")
             }
-        case .sequence(let seq): return .array(seq.map(value))
-        case .mapping: return .object(object(node))
+        case .sequence(let seq): return .array(try seq.map { try value($0, file: file, field: field) })
+        case .mapping: return .object(try object(node, file: file, prefix: field + "."))
         default: return .null
         }
     }
 
-    static func object(_ node: Node) -> JSONObject {
+    static func object(_ node: Node, file: String, prefix: String = "") throws -> JSONObject {
         var o = JSONObject()
         if case .mapping(let m) = node {
-            for (k, v) in m { o[k.string ?? ""] = value(v) }
+            for (k, v) in m { o[k.string ?? ""] = try value(v, file: file, field: prefix + (k.string ?? "")) }
         }
         return o
     }

@@ -61,7 +61,7 @@ public struct BackendSettings: Sendable, Equatable {
         }
         s.servedModel = try text("served_model")
         if let c = m["concurrency"] {
-            guard Experiment.tag(c, .int), let i = c.int, i >= 1, i <= 1024 else { throw fail(c, "backend.concurrency: expected an integer from 1 to 1024") }
+            guard let i = YAMLInteger.int(c), i >= 1, i <= 1024 else { throw fail(c, "backend.concurrency: expected an integer from 1 to 1024\(YAMLInteger.rangeNote(c))") }
             s.concurrency = i
         }
         if let t = m["timeout"] {

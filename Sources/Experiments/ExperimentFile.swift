@@ -182,7 +182,7 @@ public struct Experiment: Sendable {
         }
         func int(_ m: Node.Mapping, _ key: String, _ what: String, minimum: Int = 0) throws -> Int? {
             guard let n = m[key] else { return nil }
-            guard n.scalar != nil, Self.tag(n, .int), let i = n.int else { throw fail(n, "\(what)\(key): expected an integer, got '\(n.string ?? "a \(kind(n))")'") }
+            guard let i = YAMLInteger.int(n) else { throw fail(n, "\(what)\(key): expected an integer, got '\(n.string ?? "a \(kind(n))")'\(YAMLInteger.rangeNote(n))") }
             guard i >= minimum else { throw fail(n, "\(what)\(key): must be at least \(minimum), got \(i)") }
             return i
         }
@@ -239,7 +239,7 @@ public struct Experiment: Sendable {
         let diversityNodes = try names(top, "diversity") ?? []
         var seed: UInt64 = 1234
         if let n = top["seed"] {
-            guard n.scalar != nil, Self.tag(n, .int), let i = n.int, i >= 0 else { throw fail(n, "seed: expected a non-negative integer") }
+            guard let i = YAMLInteger.int(n), i >= 0 else { throw fail(n, "seed: expected a non-negative integer\(YAMLInteger.rangeNote(n))") }
             seed = UInt64(i)
         }
         var taskNodes = targetNodes + (probeNodes ?? []) + diversityNodes
@@ -258,12 +258,12 @@ public struct Experiment: Sendable {
         if let n = top["limit"] {
             switch n {
             case .scalar:
-                guard Self.tag(n, .int), let i = n.int, i > 0 else { throw fail(n, "limit: expected a positive integer or a map {task: N, default: N}") }
+                guard let i = YAMLInteger.int(n), i > 0 else { throw fail(n, "limit: expected a positive integer or a map {task: N, default: N}\(YAMLInteger.rangeNote(n))") }
                 limit.defaultLimit = i
             case .mapping(let m):
                 for (k, v) in m {
                     guard let key = k.string else { throw fail(k, "limit: keys must be task names or 'default'") }
-                    guard Self.tag(v, .int), let i = v.int, i > 0 else { throw fail(v, "limit.\(key): expected a positive integer") }
+                    guard let i = YAMLInteger.int(v), i > 0 else { throw fail(v, "limit.\(key): expected a positive integer\(YAMLInteger.rangeNote(v))") }
                     if key == "default" { limit.defaultLimit = i; continue }
                     if !taskNodes.contains(where: { $0.0 == key }) && !(probeNodes == nil && defaultProbes.contains(key)) {
                         throw fail(k, "limit.\(key): '\(key)' is not one of the experiment's targets or probes")
@@ -333,7 +333,18 @@ public struct Experiment: Sendable {
                     guard let parsed = FineTuneMethod(rawValue: text) else { throw fail(m["method"], "\(where_)method '\(text)' is not one of full, lora, qlora") }
                     method = parsed
                 }
-                let glob = RunGlob(pattern: resolve(try string(m, "runs", where_)!), label: label, method: method,
+                let pattern = resolve(try string(m, "runs", where_)!)
+                #if FUZZING
+                // A fuzzed `runs: /*/*/*/*` would walk the whole machine and read whatever
+                // config.json it finds there: slow, and a result that depends on the machine
+                // (CI's fuzz-smoke fails on a hang > 1 s). Users may write absolute globs, so
+                // only fuzz builds keep globs under the experiment file's directory, with no
+                // component that could match ".." (".*", "[.]...").
+                let inside = pattern.hasPrefix(directory.path + "/")
+                    && !pattern.dropFirst(directory.path.count).split(separator: "/").contains { $0.hasPrefix(".") || $0.hasPrefix("[") }
+                guard inside else { throw fail(runsNode, "\(where_)runs: fuzz builds expand globs only below the experiment file's directory") }
+                #endif
+                let glob = RunGlob(pattern: pattern, label: label, method: method,
                                    rank: try int(m, "rank", where_, minimum: 1), tokensPerStep: try int(m, "tokens_per_step", where_, minimum: 1),
                                    line: item.mark?.line)
                 let expansion: (variants: [Variant], skipped: [String])

@@ -1,4 +1,5 @@
 import Checkpoints
+import Evaluation
 import Foundation
 import Reports
 import Yams
@@ -26,8 +27,8 @@ extension Experiment {
             q.doubleQuant = b
         }
         if let b = m["blocksize"] {
-            guard tag(b, .int), let i = b.int, FourBitTensor.validBlocksizes.contains(i) else {
-                throw fail(b, "\(what)quantization.blocksize: expected one of \(FourBitTensor.validBlocksizes.map(String.init).joined(separator: ", "))")
+            guard let i = YAMLInteger.int(b), FourBitTensor.validBlocksizes.contains(i) else {
+                throw fail(b, "\(what)quantization.blocksize: expected one of \(FourBitTensor.validBlocksizes.map(String.init).joined(separator: ", "))\(YAMLInteger.rangeNote(b))")
             }
             q.blocksize = i
         }

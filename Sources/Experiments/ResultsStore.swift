@@ -229,7 +229,10 @@ public final class ResultsStore: @unchecked Sendable {
     /// The experiment definition the store's results answer (nil: written before v2, or empty).
     public func definition() throws -> (hash: String, json: String)? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT hash, json FROM experiment_definition WHERE id = 1").map { ($0["hash"], $0["json"]) }
+            try Row.fetchOne(db, sql: "SELECT hash, json FROM experiment_definition WHERE id = 1").map {
+                (try StoreText.read($0, "hash", field: "experiment_definition.hash", store: path),
+                 try StoreText.read($0, "json", field: "experiment_definition.json", store: path))
+            }
         }
     }
 

@@ -126,10 +126,15 @@ public enum StoreMerger {
                         throw ExperimentError(file: path, line: nil, "not a forgetlens results store (no checkpoints table)")
                     }
                     let d = try db.tableExists("experiment_definition")
-                        ? try Row.fetchOne(db, sql: "SELECT hash, json FROM experiment_definition WHERE id = 1").map { (hash: $0["hash"] as String, json: $0["json"] as String) }
+                        ? try Row.fetchOne(db, sql: "SELECT hash, json FROM experiment_definition WHERE id = 1").map {
+                            (hash: try StoreText.read($0, "hash", field: "experiment_definition.hash", store: path),
+                             json: try StoreText.read($0, "json", field: "experiment_definition.json", store: path))
+                        }
                         : nil
                     let c = try Row.fetchAll(db, sql: "SELECT label, fingerprint FROM checkpoints")
-                    return (d, Dictionary(c.map { ($0["label"] as String, $0["fingerprint"] as String) }, uniquingKeysWith: { a, _ in a }))
+                    return (d, Dictionary(try c.map { (try StoreText.read($0, "label", field: "checkpoints.label", store: path),
+                                                         try StoreText.read($0, "fingerprint", field: "checkpoints.fingerprint", store: path)) },
+                                          uniquingKeysWith: { a, _ in a }))
                 }
                 try queue.close()
             } catch let e as DatabaseError {
@@ -181,8 +186,10 @@ public enum StoreMerger {
                 FROM src.item_results s JOIN main.item_results m USING (\(itemKey))
                 """)
             for r in both {
-                let (a, b): (String?, String?) = (r["a"], r["b"])
-                let (ga, gb): (String?, String?) = (r["ga"], r["gb"])
+                let a = try StoreText.optional(r, "a", field: "item_results.outcomes", store: path)
+                let b = try StoreText.optional(r, "b", field: "item_results.outcomes", store: path)
+                let ga = try StoreText.optional(r, "ga", field: "item_results.generation", store: path)
+                let gb = try StoreText.optional(r, "gb", field: "item_results.generation", store: path)
                 if a == b && ga == gb { summary.itemsDuplicate += 1; continue }
                 summary.itemsConflicting += 1
                 summary.maxConflictDelta = max(summary.maxConflictDelta, delta(a, b))

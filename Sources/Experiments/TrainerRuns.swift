@@ -43,8 +43,18 @@ public struct RunGlob: Sendable, Equatable {
             let method = method ?? c.method
             if method == .full && c.method != .full { throw TrainerRunError("\(c.folder): method full, but the folder holds a PEFT adapter (adapter_config.json)") }
             if method != .full && c.method == .full { throw TrainerRunError("\(c.folder): method \(method.rawValue), but the folder holds a full model (no adapter_config.json)") }
+            var tokens = c.tokensSeen
+            if tokens == nil, let perStep = tokensPerStep {
+                // Both numbers come from outside (the experiment file, trainer_state.json): an
+                // unchecked product traps on overflow.
+                let (product, overflow) = perStep.multipliedReportingOverflow(by: c.step)
+                guard !overflow else {
+                    throw TrainerRunError("\(c.folder): tokens_per_step \(perStep) x step \(c.step) is beyond the 64-bit integer range; is tokens_per_step right?")
+                }
+                tokens = product
+            }
             var v = Variant(label: "\(label)-s\(c.step)", method: method, rank: rank ?? c.rank, step: c.step,
-                            tokens: c.tokensSeen ?? tokensPerStep.map { $0 * c.step }, line: line)
+                            tokens: tokens, line: line)
             if method == .full { v.model = c.folder } else { v.adapter = c.folder }
             v.trainingLoss = c.trainingLoss
             v.run = label

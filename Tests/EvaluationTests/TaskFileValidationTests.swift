@@ -57,6 +57,22 @@ final class TaskFileValidationTests: XCTestCase {
         assertError(good.replacingOccurrences(of: "    - \"\\n\"", with: "    - 5"), ["until: expected a string or a list of strings"])
     }
 
+    /// Base-60 and hex integers read as PyYAML (lm-eval) reads them; one past 64 bits is an error
+    /// naming the file, line and field (it trapped inside Yams: the fuzz-task target's finding).
+    func testYAML11IntegersAndOverflowingOnes() throws {
+        let def = try load(good.replacingOccurrences(of: "max_gen_toks: 8", with: "max_gen_toks: 1:30")
+            .replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshot: 0x3"))
+        XCTAssertEqual(def.maxGenTokens, 90)
+        XCTAssertEqual(def.numFewshot, 3)
+        let beyond = "is beyond the 64-bit integer range"
+        assertError(good + "\nrepeats: 1:0:0:0:0:0:0:0:0:0:0:0", ["sums.yaml", "line 13", "repeats", beyond])
+        assertError(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshot: 9223372036854775807:0"), ["sums.yaml", "line 6", "num_fewshot", beyond])
+        assertError(good.replacingOccurrences(of: "doc_to_text: \"Q: {{question}}=? A:\"", with: "doc_to_text: 9223372036854775807:0"),
+                    ["sums.yaml", "line 4", "doc_to_text", beyond])
+        assertError(good + "\nmetadata:\n  version: 9223372036854775807:0", ["line 14", "metadata.version", beyond])
+        assertError(good + "\nrepeats: 0o2", ["repeats: expected an integer >= 1"])  // PyYAML reads 0o2 as text
+    }
+
     func testEmptyDataFileIsAnError() {
         assertError(good, data: "", ["sums.jsonl", "no documents"])
         assertError(good, data: "\n  \n", ["no documents"])

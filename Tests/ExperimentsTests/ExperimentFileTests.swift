@@ -57,6 +57,23 @@ final class ExperimentFileTests: XCTestCase {
         XCTAssertEqual(e.variants[1].adapter, dir.appendingPathComponent("checkpoints/lora-r8/step-100").standardized.path)
     }
 
+    /// YAML 1.1 integers read as PyYAML reads them (hex, base 60, `_`); one past 64 bits is an
+    /// error naming the line and field (it trapped inside Yams: the fuzz-experiment finding).
+    func testYAML11IntegersAndOverflowingOnes() throws {
+        let e = try parse(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshot: 0x2")
+            .replacingOccurrences(of: "limit: {hellaswag: 100, default: 200}", with: "limit: {hellaswag: 1:40, default: 2_00}"))
+        XCTAssertEqual(e.numFewshot, 2)
+        XCTAssertEqual(e.limit.limit(for: "hellaswag"), 100)
+        XCTAssertEqual(e.limit.limit(for: "winogrande"), 200)
+        assertError(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshot: 9223372036854775807:0"), line: 6,
+                    contains: "num_fewshot: expected an integer, got '9223372036854775807:0' ('9223372036854775807:0' is beyond the 64-bit integer range)")
+        assertError(good.replacingOccurrences(of: "num_fewshot: 0", with: "num_fewshot: 0o17"), line: 6,
+                    contains: "num_fewshot: expected an integer, got '0o17'")
+        assertError(good.replacingOccurrences(of: "limit: {hellaswag: 100, default: 200}", with: "limit: {hellaswag: 1:0:0:0:0:0:0:0:0:0:0:0}"), line: 5,
+                    contains: "limit.hellaswag: expected a positive integer ('1:0:0:0:0:0:0:0:0:0:0:0' is beyond the 64-bit integer range)")
+        assertError(good + "\nseed: 9223372036854775807:0", line: 11, contains: "seed: expected a non-negative integer (")
+    }
+
     func testDefaultsProbesAndOutput() throws {
         let e = try parse("""
         name: d2

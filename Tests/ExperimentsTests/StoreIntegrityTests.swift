@@ -61,4 +61,33 @@ final class StoreIntegrityTests: XCTestCase {
         XCTAssertThrowsError(try ResultsStore(path: path)) { XCTAssertTrue("\($0)".hasPrefix(path), "\($0)") }
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8).prefix(10), "not sqlite")
     }
+
+    /// NULL, an integer or a blob where the store keeps text trapped inside GRDB (a non-optional
+    /// `Row` subscript; the fuzz-store target's finding): each is an error naming the store and
+    /// the column, for `status`/`report` (definition()) and for `merge` (StoreSnapshot).
+    func testNonTextDefinitionIsAnErrorNamingTheStore() throws {
+        let fixture = Fixtures.root.appendingPathComponent("fuzz/store/regression-null-hash")
+        for (n, (value, found)) in [("NULL", "NULL"), ("42", "the integer 42"), ("x'00ff'", "a blob of 2 bytes")].enumerated() {
+            let path = dir.appendingPathComponent("store-\(n).sqlite").path
+            try FileManager.default.copyItem(atPath: fixture.path, toPath: path)
+            // The fixture's table has no column types (no text affinity turning 42 into '42').
+            let queue = try DatabaseQueue(path: path)
+            try queue.write {
+                try $0.execute(sql: "UPDATE experiment_definition SET hash = \(value), json = '{}' WHERE id = 1")
+                try $0.execute(sql: "CREATE TABLE checkpoints (label TEXT, fingerprint TEXT)")  // merge reads it first
+            }
+            try queue.close()
+            let expected = "the results store is damaged: experiment_definition.hash holds \(found), expected text"
+            let store = try ResultsStore(path: path)
+            XCTAssertThrowsError(try store.definition()) { error in
+                XCTAssertTrue("\(error)".hasPrefix(path), "\(error)")
+                XCTAssertTrue("\(error)".contains(expected), "\(error)")
+            }
+            try store.close()
+            XCTAssertThrowsError(try StoreMerger.StoreSnapshot(path: path)) { error in
+                XCTAssertTrue("\(error)".hasPrefix(path), "\(error)")
+                XCTAssertTrue("\(error)".contains(expected), "\(error)")
+            }
+        }
+    }
 }

@@ -183,6 +183,9 @@ final class TrainerRunsTests: XCTestCase {
             ("  - {runs: \(glob), label: base}", "reserved"),
             ("  - {runs: \(glob)}", "missing field 'label'"),
             ("  - {runs: \(glob), label: r8, tokens_per_step: 0}", "tokens_per_step: must be at least 1"),
+            // 2^62 tokens per step times step 3 overflowed (a trap) when computing the tokens seen
+            ("  - {runs: \(glob), label: r8, tokens_per_step: 4611686018427387904}",
+             "variant 'r8': \(Self.run("lora-r8-steps").path)/checkpoint-3: tokens_per_step 4611686018427387904 x step 3 is beyond the 64-bit integer range"),
             ("  - {runs: \(glob), label: r8, method: dora}", "method 'dora'"),
             ("  - {runs: \(glob), label: r8}\n  - {label: r8-s6, method: lora, adapter: \(Fixtures.model("lora-llama-r8"))}", "duplicate label 'r8-s6'"),
             ("  - {runs: \(glob), label: r8}\n  - {runs: \(glob), label: r8}", "checkpoint label 'r8-s3' is already used"),
