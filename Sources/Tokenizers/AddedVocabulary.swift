@@ -53,6 +53,9 @@ struct AddedVocabulary {
                 let form = normalizer?.normalize(t.content) ?? t.content
                 // Compare bytes: Swift's == would call "é" and "e\u{301}" equal.
                 if Array(form.utf8) != Array(t.content.utf8) { decodedForm[t.id] = form }
+                // A token the normalizer erases (" " under Strip) can never match normalized
+                // text: HF never emits it either, so it only keeps its (empty) decoded form.
+                guard !form.isEmpty else { continue }
                 normalized.insert(Array(form.utf8), index: i)
             } else {
                 raw.insert(Array(t.content.utf8), index: i)
@@ -141,7 +144,10 @@ struct TokenTrie {
 
     var isEmpty: Bool { terminal.count == 1 }
 
+    /// An empty key is ignored: it would match nothing (matches are at least one byte long) and
+    /// has no first byte to index.
     mutating func insert(_ key: [UInt8], index: Int) {
+        guard let first = key.first else { return }
         var node = 0
         for b in key {
             let k = node << 8 | Int(b)
@@ -154,7 +160,7 @@ struct TokenTrie {
             }
         }
         terminal[node] = Int32(index)
-        firstBytes[Int(key[0])] = true
+        firstBytes[Int(first)] = true
     }
 
     func forEachMatch(in b: UnsafeBufferPointer<UInt8>, _ body: (Int, Int, Int) -> Void) {

@@ -37,11 +37,21 @@ indirect enum Decoder {
             let contentNode = try json.required("content")
             let content = try contentNode.string()
             guard content.unicodeScalars.count == 1 else { throw contentNode.malformed("must be exactly one character") }
-            self = .strip(content: content.unicodeScalars.first!, start: try json.optional("start")?.int() ?? 0,
-                          stop: try json.optional("stop")?.int() ?? 0)
+            self = .strip(content: content.unicodeScalars.first!, start: try Self.count(json, "start"),
+                          stop: try Self.count(json, "stop"))
         default:
             self = .sequence(try json.required("decoders").array().map(Decoder.init(json:)))
         }
+        try growth.check(json, what: "decoder")
+    }
+
+    /// Strip's `start` / `stop`: HF reads them as usize, so serde refuses a negative value when
+    /// the file is loaded; so do we (a negative count would otherwise make an empty range trap).
+    private static func count(_ json: JSONNode, _ key: String) throws -> Int {
+        guard let node = try json.optional(key) else { return 0 }
+        let n = try node.int()
+        guard n >= 0 else { throw node.malformed("must be a non-negative integer (HF reads it as usize), got \(n)") }
+        return n
     }
 
     func decode(_ tokens: [String]) -> String { chain(tokens).joined() }

@@ -29,6 +29,7 @@ indirect enum Normalizer {
         default:
             self = .sequence(try json.required("normalizers").array().map(Normalizer.init(json:)))
         }
+        try growth.check(json, what: "normalizer")
     }
 
     /// True when the normalizer cannot change pure-ASCII text, so encode can skip it entirely
@@ -79,17 +80,14 @@ indirect enum Normalizer {
 /// The `pattern` of Replace normalizers and decoders: `{"String": ...}` or `{"Regex": ...}`.
 enum ReplacePattern: @unchecked Sendable {
     case string(String)
-    case regex(NSRegularExpression)
+    case regex(BoundedRegex)
 
     init(json: JSONNode) throws {
         if let s = try json.optional("String") {
             self = .string(try s.string())
         } else if let r = try json.optional("Regex") {
-            do {
-                self = .regex(try NSRegularExpression(pattern: RegexFallback.translate(try r.string())))
-            } catch {
-                throw r.unsupported("regex cannot be compiled: \(error.localizedDescription)")
-            }
+            let pattern = try r.string()
+            self = .regex(try BoundedRegex(RegexFallback.translate(pattern), pattern: pattern, path: r.path))
         } else {
             throw json.malformed("expected {\"String\": ...} or {\"Regex\": ...}")
         }
@@ -98,13 +96,31 @@ enum ReplacePattern: @unchecked Sendable {
     func replaceAll(in s: String, with content: String) -> String {
         switch self {
         case .string(let needle):
-            guard !needle.isEmpty else { return s }
+            guard !needle.isEmpty else {
+                // HF compiles a String pattern as an escaped regex; an empty one matches before
+                // every character and at the end: "He" -> content + "H" + content + "e" + content.
+                var out = content
+                for u in s.unicodeScalars { out.unicodeScalars.append(u); out += content }
+                return out
+            }
             // Byte-wise, not String.replacingOccurrences: that one compares Characters, so it
             // would not replace a " " that is followed by a combining mark.
             return Self.replaceBytes(Array(s.utf8), Array(needle.utf8), Array(content.utf8))
         case .regex(let re):
-            return re.stringByReplacingMatches(in: s, range: NSRange(location: 0, length: (s as NSString).length),
-                                               withTemplate: NSRegularExpression.escapedTemplate(for: content))
+            // What stringByReplacingMatches with an escaped template does, under the deadline.
+            let ns = s as NSString
+            var matches: [NSRange] = []
+            re.forEachMatch(in: s, length: ns.length) { matches.append($0) }
+            guard !matches.isEmpty else { return s }  // the common case: nothing to copy
+            var out = ""
+            var last = 0
+            for r in matches {
+                out += ns.substring(with: NSRange(location: last, length: r.location - last))
+                out += content
+                last = r.location + r.length
+            }
+            out += ns.substring(from: last)
+            return out
         }
     }
 

@@ -64,12 +64,7 @@ indirect enum PreTokenizer {
             if let s = try patternNode.optional("String") {
                 splitter = .pattern(.literal(Array(try s.string().utf8)))
             } else if let r = try patternNode.optional("Regex") {
-                do {
-                    splitter = .pattern(try SplitPattern.forRegex(try r.string(), useScanner: useScanners))
-                } catch var e as TokenizerError {
-                    e.path = r.path
-                    throw e
-                }
+                splitter = .pattern(try SplitPattern.forRegex(try r.string(), path: r.path, useScanner: useScanners))
             } else {
                 throw patternNode.malformed("expected {\"String\": ...} or {\"Regex\": ...}")
             }

@@ -21,7 +21,7 @@ enum SplitPattern: @unchecked Sendable {
 
     /// Chooses the scanner for a regex from tokenizer.json; `useScanner: false` forces
     /// NSRegularExpression even for known patterns (for comparing the two).
-    static func forRegex(_ pattern: String, useScanner: Bool = true) throws -> SplitPattern {
+    static func forRegex(_ pattern: String, path: String = "", useScanner: Bool = true) throws -> SplitPattern {
         if useScanner {
             switch pattern {
             case gpt2Regex: return .gpt2
@@ -30,7 +30,7 @@ enum SplitPattern: @unchecked Sendable {
             default: break
             }
         }
-        return .regex(try RegexFallback(pattern))
+        return .regex(try RegexFallback(pattern, path: path))
     }
 
     /// Calls `body(start, end)` for each match, in order, non-overlapping, byte offsets.
@@ -193,17 +193,14 @@ enum SplitPattern: @unchecked Sendable {
 /// classes agree with ICU for the constructs tokenizer.json files use (\p{L}, \p{N}, (?i:...),
 /// (?!...), {m,n}) once `\s` is translated (see `translate`). SplitScannerTests checks the
 /// fallback against the scanners on the GPT-2, Llama-3 and Qwen2 patterns.
+/// Matching runs under `BoundedRegex`'s deadline (a user pattern may backtrack exponentially).
 final class RegexFallback: @unchecked Sendable {
-    let regex: NSRegularExpression
-    let pattern: String
+    let bounded: BoundedRegex
+    var pattern: String { bounded.pattern }
 
-    init(_ pattern: String) throws {
-        self.pattern = pattern
-        do {
-            regex = try NSRegularExpression(pattern: Self.translate(pattern), options: [])
-        } catch {
-            throw TokenizerError(.unsupported, path: "", "regex \(pattern) cannot be compiled: \(error.localizedDescription)")
-        }
+    /// `path` is the pattern's field in tokenizer.json, for errors and the deadline warning.
+    init(_ pattern: String, path: String = "") throws {
+        bounded = try BoundedRegex(Self.translate(pattern), pattern: pattern, path: path)
     }
 
     /// Oniguruma `\s` is White_Space (adds U+000B and U+0085 to ICU's [\t\n\f\r\p{Z}]).
@@ -242,8 +239,9 @@ final class RegexFallback: @unchecked Sendable {
             u8 += scalar.utf8.count
         }
         utf8At[u16] = u8
-        for m in regex.matches(in: s, range: NSRange(location: 0, length: ns.length)) where m.range.length > 0 {
-            body(utf8At[m.range.location], utf8At[m.range.location + m.range.length])
+        bounded.forEachMatch(in: s, length: ns.length) { r in
+            guard r.length > 0 else { return }
+            body(utf8At[r.location], utf8At[r.location + r.length])
         }
     }
 }
