@@ -160,13 +160,18 @@ public final class ResultsStore: @unchecked Sendable {
 
     /// Two processes opening a new store at the same moment (a `run` and a `report`, two
     /// shards given one --store) both see it unmigrated and one fails creating a table the other
-    /// just made. Each migration is its own transaction, so: retry until every migration is
-    /// applied, by us or by the other process.
+    /// just made. Each migration is its own transaction (with its grdb_migrations row), so:
+    /// retry while the other process is making progress, until every migration is applied. A
+    /// failure with no migration applied meanwhile is not a race (a store whose tables
+    /// contradict its migration records) and fails at once, not after 50 retries.
     static func migrate(_ db: DatabasePool) throws {
+        let migrator = StoreSchema.migrator
         for attempt in 0... {
-            do { return try StoreSchema.migrator.migrate(db) } catch {
-                if try db.read({ try StoreSchema.migrator.hasCompletedMigrations($0) }) { return }
-                if attempt >= 50 { throw error }
+            let before = try db.read { try migrator.appliedIdentifiers($0) }
+            do { return try migrator.migrate(db) } catch {
+                let (done, after) = try db.read { (try migrator.hasCompletedMigrations($0), try migrator.appliedIdentifiers($0)) }
+                if done { return }
+                if after == before || attempt >= 50 { throw error }
                 usleep(100_000)
             }
         }
