@@ -230,6 +230,10 @@ enum PythonRepr {
 
     /// Python's string repr: single quotes unless the text holds a single quote and no double quote.
     static func quoted(_ s: String) -> String {
+        // The usual text has nothing to escape: one pass over its bytes instead of per-scalar work.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "\"") }) {
+            return "'" + s + "'"
+        }
         let quote: Character = s.contains("'") && !s.contains("\"") ? "\"" : "'"
         var out = String(quote)
         for scalar in s.unicodeScalars {

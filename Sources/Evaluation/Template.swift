@@ -195,7 +195,7 @@ indirect enum Expression: Sendable {
 }
 
 /// What one evaluation of a template may build, in bytes of UTF-8 (lists count 16 bytes an
-/// item): 1 MiB, or four times the document's text when that is more. Prompts are kilobytes;
+/// item plus their strings' text): 1 MiB, or four times the document's text when that is more. Prompts are kilobytes;
 /// the bound only stops expressions that multiply their input (`x.replace('', x)` chained)
 /// from exhausting memory, while a template over a long document (a book, a source file)
 /// keeps room for a few passes over it.
@@ -219,7 +219,11 @@ final class EvaluationBudget {
     func charge(_ value: JSONValue) throws -> JSONValue {
         switch value {
         case .string(let s): try take((s.utf8.count, false))
-        case .array(let a): try take(a.count.multipliedReportingOverflow(by: 16))
+        case .array(let a):
+            // 16 bytes an item, plus the text of string items (split() builds them all anew).
+            let text = a.reduce(0) { if case .string(let s) = $1 { return $0 &+ s.utf8.count } else { return $0 } }
+            let items = a.count.multipliedReportingOverflow(by: 16)
+            try take(items.overflow ? items : items.partialValue.addingReportingOverflow(text))
         default: break
         }
         return value
