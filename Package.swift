@@ -25,10 +25,11 @@ let package = Package(
         .systemLibrary(name: "COneDNN", path: "Sources/COneDNN"),
         .target(name: "CSandbox"),
         .target(name: "JSONReader"),
+        .target(name: "RegexDeadline"),
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS", "COneDNN"]),
-        .target(name: "Checkpoints", dependencies: ["LinearAlgebra", "JSONReader"]),
+        .target(name: "Checkpoints", dependencies: ["LinearAlgebra", "JSONReader", "RegexDeadline"]),
         .target(name: "Spectra", dependencies: ["Checkpoints", "LinearAlgebra"]),
-        .target(name: "Tokenizers", dependencies: ["JSONReader"]),
+        .target(name: "Tokenizers", dependencies: ["JSONReader", "RegexDeadline"]),
         .target(name: "Engine", dependencies: ["Checkpoints", "LinearAlgebra", "Tokenizers"]),
         .target(name: "Evaluation", dependencies: [
             "Engine", "Tokenizers", "Checkpoints", "JSONReader", "CSandbox", .product(name: "Yams", package: "Yams"),
@@ -49,7 +50,7 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Engine", "TestSupport"]),
         .testTarget(name: "SpectraTests", dependencies: ["Spectra", "Checkpoints", "Engine", "LinearAlgebra", "TestSupport"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "RegexDeadline", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoints", "Tokenizers", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: [
             "Evaluation", "Engine", "Tokenizers", "TestSupport", .product(name: "Yams", package: "Yams"),

@@ -1,5 +1,6 @@
 import Foundation
 import JSONReader
+import RegexDeadline
 
 /// The keys of a PEFT adapter_config.json that change what the adapter does to the weights.
 /// Keys that only matter for training (dropout, init, task type) are ignored on purpose.
@@ -96,31 +97,22 @@ public struct AdapterConfig: Sendable {
 
     /// How much CPU time one module may spend matching a config's patterns. Patterns come
     /// from the file, and a backtracking engine (ICU's, as Python's re) takes exponential time
-    /// on some (`(.*)*x`); real keys are module names and alternations, matched in
-    /// microseconds. CPU time of this thread, not wall time, so a loaded machine cannot turn a
-    /// good pattern into an error.
-    static let matchTimeLimit: TimeInterval = 0.1
-
-    static func threadCPUTime() -> TimeInterval {
-        var t = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-        return TimeInterval(t.tv_sec) + TimeInterval(t.tv_nsec) / 1e9
-    }
+    /// on some (`(.*)*x`); real keys are module names and alternations, matched in microseconds.
+    static let matchTimeLimit = 0.1
 
     /// PEFT's `get_pattern_key`: the first pattern p with re.match(rf"(.*\.)?({p})$", module) wins.
     /// Throws, naming the key, when matching runs past `matchTimeLimit`.
     func firstMatch(_ patterns: [String], key: String, module: String) throws -> String? {
-        let started = Self.threadCPUTime()
+        let deadline = RegexDeadline.cpuTime() + Self.matchTimeLimit
         for p in patterns {
             guard let regex = try? NSRegularExpression(pattern: Self.anchored(p)) else { continue }  // checked when read
-            var matched = false, timedOut = false
-            // .reportProgress: ICU calls back while it works, so a runaway match can be stopped.
-            regex.enumerateMatches(in: module, options: [.anchored, .reportProgress],
-                                   range: NSRange(module.startIndex..., in: module)) { match, _, stop in
-                if match != nil { matched = true; stop.pointee = true }
-                else if Self.threadCPUTime() - started > Self.matchTimeLimit { timedOut = true; stop.pointee = true }
+            var matched = false
+            let finished = RegexDeadline.enumerateMatches(regex, in: module, range: NSRange(module.startIndex..., in: module),
+                                                          options: .anchored, deadline: deadline) { _ in
+                matched = true
+                return false
             }
-            if timedOut {
+            guard finished else {
                 throw CheckpointError(file: path, field: "\(key).\(p)",
                                       "took over \(Self.matchTimeLimit) s of CPU to match the module name \(module) (a pattern that backtracks exponentially; PEFT's re would hang on it too): use module names or simple alternations")
             }

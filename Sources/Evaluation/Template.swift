@@ -165,8 +165,7 @@ indirect enum Expression: Sendable {
                 guard !overflow else { throw TemplateError.type("integer overflow: \(p) \(op) \(q) does not fit in 64 bits") }
                 return .int(r)
             case (.string(let p), .string(let q), "+"):
-                try budget.reserve(p.utf8.count + q.utf8.count)
-                return try budget.charge(.string(p + q))
+                return try budget.charge(.string(p + q))  // linear: charged once built
             case (.array(let p), .array(let q), "+"): return try budget.charge(.array(p + q))
             default:
                 if let p = x.doubleValue, let q = y.doubleValue { return .double(op == "+" ? p + q : p - q) }
@@ -194,11 +193,11 @@ indirect enum Expression: Sendable {
     }
 }
 
-/// What one evaluation of a template may build, in bytes of UTF-8 (lists count 16 bytes an
-/// item plus their strings' text): 1 MiB, or four times the document's text when that is more. Prompts are kilobytes;
-/// the bound only stops expressions that multiply their input (`x.replace('', x)` chained)
-/// from exhausting memory, while a template over a long document (a book, a source file)
-/// keeps room for a few passes over it.
+/// What one evaluation of a template may build, in bytes of UTF-8 (a list counts 16 bytes an
+/// item plus its strings' text): 1 MiB, or four times the document's text when that is more.
+/// Prompts are kilobytes; the bound only stops expressions that multiply their input
+/// (`x.replace('', x)` chained, `split()` of the result) from exhausting memory and time, while a
+/// template over a long document (a book, a source file) keeps room for a few passes over it.
 final class EvaluationBudget {
     static let base = 1 << 20
     private let document: JSONObject
@@ -209,31 +208,18 @@ final class EvaluationBudget {
 
     var exceeded: String { "the template builds more text than it may (1 MiB, or 4x the document's text)" }
 
-    /// Fails when `bytes` more would not fit (for a result about to be built).
-    func reserve(_ bytes: Int) throws {
-        guard bytes <= remaining || extend() && bytes <= remaining else { throw TemplateError.type(exceeded) }
-    }
-
-    /// Counts a value just built against the budget.
+    /// Counts a value just built against the budget (sizes of values in memory: no overflow).
     @discardableResult
     func charge(_ value: JSONValue) throws -> JSONValue {
+        let bytes: Int
         switch value {
-        case .string(let s): try take((s.utf8.count, false))
-        case .array(let a):
-            // 16 bytes an item, plus the text of string items (split() builds them all anew).
-            let text = a.reduce(0) { if case .string(let s) = $1 { return $0 &+ s.utf8.count } else { return $0 } }
-            let items = a.count.multipliedReportingOverflow(by: 16)
-            try take(items.overflow ? items : items.partialValue.addingReportingOverflow(text))
-        default: break
+        case .string(let s): bytes = s.utf8.count
+        case .array(let a): bytes = a.reduce(16 * a.count) { if case .string(let s) = $1 { $0 + s.utf8.count } else { $0 } }
+        default: return value
         }
+        guard bytes <= remaining || extend() && bytes <= remaining else { throw TemplateError.type(exceeded) }
+        remaining -= bytes
         return value
-    }
-
-    private func take(_ bytes: (partialValue: Int, overflow: Bool)) throws {
-        guard !bytes.overflow, bytes.partialValue <= remaining || extend() && bytes.partialValue <= remaining else {
-            throw TemplateError.type(exceeded)
-        }
-        remaining -= bytes.partialValue
     }
 
     /// Raises the limit to 4x the document's text, once, the first time the base is not enough
@@ -528,13 +514,9 @@ enum Builtins {
         return .int(i)
     }
 
-    /// str.replace within the evaluation's budget: an empty `old` multiplies the length, so the
-    /// size is checked before the string is built.
+    /// str.replace within the evaluation's budget: PythonString.replace sizes the result before
+    /// building it (an empty `old` multiplies the length), so a refused one costs nothing.
     static func replace(_ s: String, _ old: String, _ new: String, _ budget: EvaluationBudget) throws -> String {
-        if old.isEmpty {
-            let (extra, overflow) = (s.unicodeScalars.count + 1).multipliedReportingOverflow(by: new.utf8.count)
-            try budget.reserve(overflow ? .max : s.utf8.count &+ extra)
-        }
         if let result = PythonString.replace(s, old, new, maxBytes: budget.remaining) { return result }
         guard budget.extend(), let result = PythonString.replace(s, old, new, maxBytes: budget.remaining) else {
             throw TemplateError.type(budget.exceeded)

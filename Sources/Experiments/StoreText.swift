@@ -16,16 +16,13 @@ enum StoreText {
     /// A nullable text column: NULL is nil; an integer or blob is still damage (`as String?` traps on those too).
     static func optional(_ row: Row, _ column: String, field: String, store path: String) throws -> String? {
         let value: DatabaseValue = row[column] ?? .null
-        if case .string(let s) = value.storage { return s }
-        let found: String
         switch value.storage {
+        case .string(let s): return s
         case .null: return nil
-        case .int64(let i): found = "the integer \(i)"
-        case .double(let d): found = "the number \(d)"
-        case .blob(let b): found = "a blob of \(b.count) bytes"
-        case .string: found = "text"
+        case .int64(let i): throw damaged(field, "the integer \(i)", store: path)
+        case .double(let d): throw damaged(field, "the number \(d)", store: path)
+        case .blob(let b): throw damaged(field, "a blob of \(b.count) bytes", store: path)
         }
-        throw damaged(field, found, store: path)
     }
 
     private static func damaged(_ field: String, _ found: String, store path: String) -> ExperimentError {

@@ -1,9 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RegexDeadline
 
 /// A regex from tokenizer.json (a Split pattern, a Replace normalizer or decoder) run by ICU with
 /// a CPU-time deadline, because a user pattern can backtrack exponentially (`(?:.|.)*Z`): HF's
@@ -18,8 +14,7 @@ import Darwin
 ///   warning naming the field is printed once on stderr. Only a pattern that passed the probes
 ///   and still backtracks catastrophically on a particular text gets here.
 ///
-/// Time is the thread's CPU time, not the wall clock: a process that is paused or shares its
-/// cores does not run out of time.
+/// Time is the thread's CPU time (RegexDeadline, shared with adapter_config.json's patterns).
 ///
 /// Cost (release build, every distinct HellaSwag string, 3 interleaved rounds): a Split regex
 /// run by ICU (Llama-3's with `\p{N}{1,4}`, so no scanner takes it) 1.10 s before, 1.04 s after;
@@ -47,7 +42,7 @@ final class BoundedRegex: @unchecked Sendable {
         } catch {
             throw TokenizerError(.unsupported, path: path, "regex \(pattern) cannot be compiled: \(error.localizedDescription)")
         }
-        let deadline = Self.cpuTime() + Self.probeSeconds
+        let deadline = RegexDeadline.cpuTime() + Self.probeSeconds
         for probe in Self.probes {
             let ns = probe as NSString
             let finished = Self.enumerate(regex, probe, length: ns.length, deadline: deadline) { _ in }
@@ -70,7 +65,7 @@ final class BoundedRegex: @unchecked Sendable {
     /// past the deadline it stops, warns once and returns false.
     @discardableResult
     func forEachMatch(in s: String, length: Int, _ body: (NSRange) -> Void) -> Bool {
-        let deadline = Self.cpuTime() + Self.callSeconds + Double(length) * Self.secondsPerUnit
+        let deadline = RegexDeadline.cpuTime() + Self.callSeconds + Double(length) * Self.secondsPerUnit
         if Self.enumerate(regex, s, length: length, deadline: deadline, body) { return true }
         warned.lock()
         let first = !hasWarned
@@ -83,34 +78,12 @@ final class BoundedRegex: @unchecked Sendable {
         return false
     }
 
-    /// ICU calls the block for each match and, with `.reportProgress`, as a search advances past
-    /// each position without a match and every 10,000 steps of a long match (match == nil). The
-    /// clock (a system call) is read on every 256th call: reading it on each progress call
-    /// doubled the time of a Replace regex that rarely matches (RoBERTa's `\s{2,}`).
     private static func enumerate(_ regex: NSRegularExpression, _ s: String, length: Int, deadline: Double,
                                   _ body: (NSRange) -> Void) -> Bool {
-        var timedOut = false
-        var sinceCheck = 0
-        // The block is declared escaping but runs only during the call.
-        withoutActuallyEscaping(body) { body in
-            regex.enumerateMatches(in: s, options: [.reportProgress], range: NSRange(location: 0, length: length)) { m, _, stop in
-                if let m { body(m.range) }
-                sinceCheck += 1
-                guard sinceCheck >= 256 else { return }
-                sinceCheck = 0
-                if cpuTime() > deadline {
-                    timedOut = true
-                    stop.pointee = true
-                }
-            }
+        RegexDeadline.enumerateMatches(regex, in: s, range: NSRange(location: 0, length: length), deadline: deadline) {
+            body($0)
+            return true
         }
-        return !timedOut
     }
 
-    /// CPU seconds spent by the calling thread.
-    static func cpuTime() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
 }
